@@ -1,0 +1,212 @@
+"""Configuration in one place: the project root, the paths derived from it, and run profiles.
+
+Run profiles (``smoke``, ``quick``, ``full``) are YAML files in ``xaispec/profiles``.
+``base.yaml`` holds every key with its default and defines the schema: a profile may only
+override keys that exist there, with values of the same type (choices are checked too).
+Nothing is created at import time; paths are only computed.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ParameterError
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+PROFILES = ("smoke", "quick", "full")
+
+#: allowed values of enumerated keys, by dotted key
+CHOICES: dict[str, tuple] = {
+    "prepare.mode": ("exact", "fast"),
+    "prepare.long_clips": ("crop", "error"),
+}
+#: keys whose integer value must be at least this
+MINIMUM: dict[str, int] = {
+    "synthetic.digits.repetitions": 1,
+    "synthetic.digits.participants": 1,
+    "synthetic.emotions.actors": 2,
+    "synthetic.emotions.repetitions": 1,
+    "prepare.workers": 1,
+    "prepare.chunk_size": 1,
+    "splits.n_folds": 2,
+}
+
+
+def project_root() -> Path:
+    """The project root every path is derived from.
+
+    ``$XAISPEC_ROOT`` when set; otherwise the nearest folder at or above the working
+    directory that holds both ``_config.yml`` and ``pyproject.toml``; otherwise the
+    working directory.
+    """
+    env = os.environ.get("XAISPEC_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every location xaispec reads or writes, derived from one root.
+
+    ``data/raw`` holds corpora as downloaded or synthesized (never modified),
+    ``data/processed`` the derived stores, ``data/runs`` one folder per run
+    (splits, models, results, events log).
+    """
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> "Paths":
+        return cls(project_root())
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    @property
+    def downloads(self) -> Path:
+        return self.data / "downloads"
+
+    @property
+    def processed(self) -> Path:
+        return self.data / "processed"
+
+    @property
+    def runs(self) -> Path:
+        return self.data / "runs"
+
+    @property
+    def book(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def chapters(self) -> Path:
+        return self.root / "chapters"
+
+    def corpus(self, name: str) -> Path:
+        """Folder of corpus ``name`` under ``data/raw``."""
+        return self.raw / name
+
+    def store(self, corpus: str, representation: str) -> Path:
+        """HDF5 store of ``representation`` for ``corpus`` under ``data/processed``."""
+        return self.processed / corpus / f"{representation}.h5"
+
+    def run(self, name: str) -> Path:
+        """Folder of run ``name`` under ``data/runs``."""
+        return self.runs / name
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: a profile must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, over: dict, source: Path, prefix: str = "") -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            valid = ", ".join(sorted(base))
+            raise ParameterError(f"{source}: unknown key {dotted!r} (valid here: {valid})")
+        default = base[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ParameterError(f"{source}: {dotted!r} must be a mapping, got {value!r}")
+            out[key] = _merge(default, value, source, dotted + ".")
+            continue
+        if isinstance(default, bool) != isinstance(value, bool) or (
+            default is not None and not isinstance(value, type(default))
+            and not (isinstance(default, float) and isinstance(value, int))
+        ):
+            raise ParameterError(
+                f"{source}: {dotted!r} must be {type(default).__name__}, got {value!r}")
+        out[key] = value
+    return out
+
+
+def _check(values: dict, source: Path, prefix: str = "") -> None:
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _check(value, source, dotted + ".")
+            continue
+        if dotted in CHOICES and value not in CHOICES[dotted]:
+            raise ParameterError(f"{source}: {dotted} = {value!r} is not one of {list(CHOICES[dotted])}")
+        if dotted in MINIMUM and value < MINIMUM[dotted]:
+            raise ParameterError(f"{source}: {dotted} = {value!r} must be at least {MINIMUM[dotted]}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated run profile: ``name`` plus nested ``values``; ``get('a.b')`` reads one key."""
+
+    name: str
+    values: dict
+    source: Path
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.values
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ParameterError(f"profile {self.name!r} has no key {dotted!r}")
+            node = node[part]
+        return node
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Profile":
+        """A copy with dotted keys replaced, validated like a profile file."""
+        nested: dict = {}
+        for dotted, value in overrides.items():
+            node = nested
+            *parents, last = dotted.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
+        source = Path(f"<overrides of {self.name}>")
+        merged = _merge(self.values, nested, source)
+        _check(merged, source)
+        return Profile(self.name, merged, self.source)
+
+
+def load_profile(name_or_path: str | os.PathLike = "quick") -> Profile:
+    """Load and validate a run profile by name (``smoke``, ``quick``, ``full``) or YAML path.
+
+    Raises
+    ------
+    ParameterError
+        Unknown profile name, unknown key, wrong type or value out of range.
+    """
+    base_path = PROFILE_DIR / "base.yaml"
+    base = _read_yaml(base_path)
+    text = str(name_or_path)
+    path = Path(text)
+    if text in PROFILES:
+        path = PROFILE_DIR / f"{text}.yaml"
+    elif not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        raise ParameterError(
+            f"unknown profile {text!r}: use one of {list(PROFILES)} or the path of a YAML file")
+    over = _read_yaml(path)
+    name = over.pop("name", path.stem)
+    merged = _merge(base, over, path)
+    _check(merged, path)
+    return Profile(str(name), merged, path)

@@ -1,0 +1,1 @@
+"""Corpora, downloads, synthesis, preparation into stores, and splits."""

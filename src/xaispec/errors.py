@@ -1,0 +1,17 @@
+"""The one small exception hierarchy of xaispec.
+
+Every message names the offending file or value and says what is wrong with it,
+on one line.
+"""
+
+
+class XaispecError(Exception):
+    """Base class of every error xaispec raises on purpose."""
+
+
+class ParameterError(XaispecError, ValueError):
+    """A parameter or configuration value is invalid."""
+
+
+class DataError(XaispecError):
+    """An input file, archive or data store is missing, unreadable or inconsistent."""

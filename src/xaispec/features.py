@@ -1,0 +1,218 @@
+"""Spectrograms and features, one representation per function.
+
+Array first, keyword-only options. Every function is pure: it gets samples and
+returns arrays; reading files and storing results happen elsewhere.
+
+Representations
+---------------
+``alexnet``
+    The AudioMNIST study's 227 x 227 dB STFT spectrogram of a 1-s, 8-kHz clip.
+``mel128``
+    The emotion study's 128 mean mel-band powers of a 2.5-s excerpt at 22,050 Hz.
+``mel2d``
+    A fixed-size log-mel image (40 bands x 108 frames) of the same excerpt.
+"""
+from __future__ import annotations
+
+import hashlib
+from math import ceil
+
+import numpy as np
+
+from .errors import DataError, ParameterError
+
+#: the AudioMNIST study's constants
+ALEXNET_SR = 8000
+ALEXNET_LEN = 8000          # one second at 8 kHz
+NPERSEG, NOVERLAP = 455, 420
+ALEXNET_SHAPE = (227, 227)
+
+#: the emotion study's constants
+MEL_SR = 22050
+MEL_OFFSET = 0.6
+MEL_DURATION = 2.5
+MEL_BANDS = 128
+MEL2D_BANDS = 40
+MEL2D_FRAMES = 1 + int(MEL_DURATION * MEL_SR) // 512   # 108 with librosa's centred frames
+NOISE_FACTOR = 0.035
+
+MODES = ("exact", "fast")
+LONG_CLIPS = ("crop", "error")
+
+
+def sample_rng(seed: int, sample_id: str) -> np.random.Generator:
+    """A generator seeded by ``(seed, sample_id)``: the same draw whatever the worker or order."""
+    digest = hashlib.sha256(str(sample_id).encode("utf-8")).digest()
+    return np.random.default_rng([int(seed), int.from_bytes(digest[:8], "little")])
+
+
+def resampled_length(n: int, sr: int, target_sr: int) -> int:
+    """Length of ``n`` samples at ``sr`` resampled to ``target_sr`` (librosa's rule: ceil)."""
+    return int(ceil(n * target_sr / sr))
+
+
+def resample(x: np.ndarray, *, sr: int, target_sr: int, mode: str = "exact") -> np.ndarray:
+    """Resample a mono clip.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+    sr, target_sr : int
+    mode : {"exact", "fast"}
+        ``exact`` is the study's ``librosa.resample(res_type="scipy")`` (FFT method),
+        ``fast`` the polyphase ``soxr`` resampler trimmed or padded to the same length.
+
+    Returns
+    -------
+    np.ndarray, shape (ceil(n * target_sr / sr),), float32
+    """
+    if mode not in MODES:
+        raise ParameterError(f"mode={mode!r} is not one of {list(MODES)}")
+    x = np.asarray(x, dtype=np.float32)
+    if sr == target_sr:
+        return x
+    if mode == "exact":
+        import librosa
+
+        return librosa.resample(x, orig_sr=sr, target_sr=target_sr, res_type="scipy")
+    import soxr
+
+    y = soxr.resample(x, sr, target_sr, quality="HQ").astype(np.float32, copy=False)
+    n = resampled_length(len(x), sr, target_sr)
+    if len(y) >= n:
+        return y[:n]
+    return np.pad(y, (0, n - len(y)))
+
+
+def loudest_window(x: np.ndarray, *, length: int) -> int:
+    """Start of the ``length``-sample window of ``x`` with the most energy (first if tied)."""
+    energy = np.concatenate(([0.0], np.cumsum(np.asarray(x, dtype=np.float64) ** 2)))
+    sums = energy[length:] - energy[:-length]
+    return int(np.argmax(sums))
+
+
+def fit_clip(x: np.ndarray, *, length: int = ALEXNET_LEN, long_clips: str = "crop",
+             name: str = "clip") -> tuple[np.ndarray, bool]:
+    """Crop a clip longer than ``length`` to its most energetic window.
+
+    Returns
+    -------
+    x : np.ndarray, shape (min(n, length),)
+    cropped : bool
+
+    Raises
+    ------
+    DataError
+        When the clip is longer and ``long_clips="error"`` (the study's behaviour).
+    """
+    if long_clips not in LONG_CLIPS:
+        raise ParameterError(f"long_clips={long_clips!r} is not one of {list(LONG_CLIPS)}")
+    if len(x) <= length:
+        return x, False
+    if long_clips == "error":
+        raise DataError(f"{name}: {len(x)} samples at 8 kHz, longer than {length} (1 s); "
+                        "use --long-clips crop to keep its most energetic second")
+    start = loudest_window(x, length=length)
+    return x[start:start + length], True
+
+
+def embed(x: np.ndarray, *, offset: int, length: int = ALEXNET_LEN) -> np.ndarray:
+    """Place ``x`` in a zero vector of ``length`` samples at ``offset`` (float64, as the study)."""
+    if offset < 0 or offset + len(x) > length:
+        raise ParameterError(f"offset={offset} does not fit a clip of {len(x)} samples in {length}")
+    out = np.zeros(length)
+    out[offset:offset + len(x)] = x
+    return out
+
+
+def draw_offset(n: int, rng: np.random.Generator, *, length: int = ALEXNET_LEN) -> int:
+    """Random embedding offset in ``[0, length - n)`` like the study's ``randint`` (0 if full)."""
+    return int(rng.integers(0, length - n)) if n < length else 0
+
+
+def alexnet_spectrogram(x: np.ndarray) -> np.ndarray:
+    """The study's dB spectrogram of one embedded 8-kHz second.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+
+    Returns
+    -------
+    np.ndarray, shape (227, 227), float32
+        ``amplitude_to_db(abs(stft(x))[0:227, 2:-1], ref=max)``: frequency rows
+        (0 to ~3.98 kHz), time columns; values in [-80, 0] dB.
+    """
+    import librosa
+    import scipy.signal
+
+    _, _, z = scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")
+    z = np.abs(z[0:227, 2:-1])
+    return librosa.amplitude_to_db(z, ref=np.max).astype(np.float32)
+
+
+def mel_excerpt(y: np.ndarray) -> np.ndarray:
+    """Zero-pad a 22,050-Hz excerpt to the full 2.5 s (for fixed-size images).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+
+    Returns
+    -------
+    np.ndarray, shape (55125,)
+    """
+    n = int(MEL_DURATION * MEL_SR)
+    return np.pad(y[:n], (0, max(0, n - len(y))))
+
+
+def mel128(y: np.ndarray, *, sr: int = MEL_SR) -> np.ndarray:
+    """The emotion study's feature vector: mean over time of the 128-band mel power spectrogram.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+
+    Returns
+    -------
+    np.ndarray, shape (128,), float32
+    """
+    import librosa
+
+    return np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0).astype(np.float32)
+
+
+def add_noise(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The emotion study's augmentation: Gaussian noise of amplitude 0.035 * U(0,1) * max(y).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+    rng : np.random.Generator
+        Seeded per sample (see :func:`sample_rng`).
+
+    Returns
+    -------
+    np.ndarray, shape (n,)
+    """
+    amplitude = NOISE_FACTOR * rng.uniform() * np.amax(y)
+    return y + amplitude * rng.normal(size=y.shape[0])
+
+
+def mel2d(y: np.ndarray, *, sr: int = MEL_SR, n_mels: int = MEL2D_BANDS) -> np.ndarray:
+    """A fixed-size log-mel image of a 2.5-s excerpt.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        At most 2.5 s; shorter excerpts are zero-padded.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, 108), float32
+        dB relative to the excerpt's maximum, in [-80, 0].
+    """
+    import librosa
+
+    s = librosa.feature.melspectrogram(y=mel_excerpt(y), sr=sr, n_mels=n_mels)
+    return librosa.power_to_db(s, ref=np.max).astype(np.float32)
