@@ -241,6 +241,19 @@ def test_download_alone_without_checksums(tmp_path, server):
     assert len(server.requests) == n
 
 
+def test_existing_bad_download_is_replaced(tmp_path, server):
+    data = os.urandom(30_000)
+    server.files["blob.zip"] = data
+    out = tmp_path / "blob.zip"
+    out.write_bytes(data[:-1] + b"x")  # a finished file that does not verify
+    calls = []
+    dl.download(server.url("blob.zip"), out, size=len(data), md5=md5(data), progress=False,
+                log=lambda event, **fields: calls.append(event))
+    assert out.read_bytes() == data
+    assert (tmp_path / "blob.zip.bad").read_bytes() == data[:-1] + b"x"
+    assert calls[0] == "download-bad-existing" and calls[-1] == "download-done"
+
+
 def test_download_file_url(tmp_path):
     data = os.urandom(10_000)
     (tmp_path / "blob.zip").write_bytes(data)

@@ -41,7 +41,7 @@ def project_root() -> Path:
     """The project root every path is derived from.
 
     ``$XAISPEC_ROOT`` when set; otherwise the nearest folder at or above the working
-    directory that holds both ``_config.yml`` and ``pyproject.toml``; otherwise the
+    directory whose ``pyproject.toml`` declares the ``xaispec`` project; otherwise the
     working directory.
     """
     env = os.environ.get("XAISPEC_ROOT")
@@ -49,7 +49,8 @@ def project_root() -> Path:
         return Path(env).resolve()
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        if (folder / "_config.yml").is_file() and (folder / "pyproject.toml").is_file():
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and 'name = "xaispec"' in pyproject.read_text(encoding="utf-8"):
             return folder
     return here
 

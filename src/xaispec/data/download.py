@@ -38,10 +38,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Callable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .._io import md5_file, sha256_file, write_json_atomic
 from ..errors import DataError, ParameterError
@@ -729,9 +730,13 @@ def fetch(
                 f"pass force=True to replace it with an extracted copy"
             )
     elif dest.is_dir():
-        if _is_complete(dest) and not force:
-            log("corpus-reused", corpus=corpus, dest=str(dest))
-            return dest
+        if _is_complete(dest):
+            if not force:
+                log("corpus-reused", corpus=corpus, dest=str(dest))
+                return dest
+        elif any(dest.iterdir()):
+            log("dest-incomplete-found", corpus=corpus, dest=str(dest),
+                note="no completion marker; it will be moved aside once a fresh copy is extracted")
     elif os.path.lexists(dest):
         raise DataError(f"{dest}: exists and is not a folder; remove it or choose another dest")
 
@@ -812,6 +817,9 @@ def fetch(
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    for stale in dest.parent.glob(f".{glob_escape(dest.name)}.replaced-*"):
+        if stale.is_dir() and not stale.is_symlink() and (stale / COMPLETE_MARKER).is_file():
+            shutil.rmtree(stale, ignore_errors=True)  # an old copy of ours left by an interrupted swap
     if os.path.lexists(partial):
         shutil.rmtree(partial, ignore_errors=True)
     log("corpus-extracted", corpus=corpus, dest=str(dest), archive=str(archive), files=n_files, source=origin)

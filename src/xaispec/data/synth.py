@@ -25,6 +25,7 @@ Nothing happens at import time: the library is loaded on first use, once per pro
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import shutil
@@ -701,8 +702,6 @@ def _resolve_ids(name: str, count: int, ids: Sequence[int] | None, maximum: int)
 
 
 def _read_manifest(out_dir: Path) -> dict | None:
-    import json
-
     path = out_dir / MANIFEST
     if not path.exists():
         return None
@@ -810,6 +809,13 @@ def _check_existing(path: Path, sample_rate: int) -> None:
         )
 
 
+def _duration(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
 def _fill(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog, mode: str) -> Path:
     """Synthesize every missing file of ``corpus`` in ``out_dir`` and write the manifest."""
     from tqdm.auto import tqdm
@@ -854,16 +860,14 @@ def _fill(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog, mode
                 seconds = len(y) / sample_rate
                 bar.update()
             else:
-                import soundfile as sf
-
-                seconds = sf.info(str(path)).frames / sample_rate
+                seconds = _duration(path)
             records.append(_file_record(take, path, seconds, resumed=take.path in present))
 
     manifest = {**header, "complete": True, "files": records,
-                "seconds": round(time.perf_counter() - started, 3)}
+                "build_seconds": round(time.perf_counter() - started, 3)}
     write_json_atomic(out_dir / MANIFEST, manifest)
     log("synthesize_done", kind=corpus.kind, mode=mode, files=len(records),
-        synthesized=len(records) - len(present), kept=len(present), seconds=manifest["seconds"])
+        synthesized=len(records) - len(present), kept=len(present), seconds=manifest["build_seconds"])
     return out_dir
 
 

@@ -1,0 +1,68 @@
+"""Shared fixtures: the real FSDD copy beside the project, and small WAV writers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+PROJECT = Path(__file__).resolve().parents[1]
+FSDD = PROJECT.parent / "shared" / "data" / "fsdd"
+
+
+@pytest.fixture(scope="session")
+def fsdd() -> Path:
+    """The read-only FSDD copy (3,000 real recordings of 6 speakers)."""
+    if not (FSDD / "recordings").is_dir():
+        pytest.fail(f"{FSDD}: the FSDD copy is missing; tests expect ../shared beside the project")
+    return FSDD
+
+
+def tone(seconds: float, sr: int, *, freq: float = 440.0, amp: float = 0.3, seed: int = 0) -> np.ndarray:
+    """A short voiced-like test signal: a tone with a little noise and a fade."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    env = np.minimum(1.0, np.minimum(t, t[-1] - t + 1 / sr) * 20) if len(t) else t
+    return (amp * env * np.sin(2 * np.pi * freq * t) + 0.01 * rng.normal(size=len(t))).astype(np.float32)
+
+
+def write_wav(path: Path, data: np.ndarray, sr: int, subtype: str = "PCM_16") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, data, sr, subtype=subtype)
+    return path
+
+
+def fsdd_like(root: Path, speakers=("anna", "bert", "carl"), digits=range(3), takes=range(2),
+              sr: int = 8000, seconds: float = 0.5) -> Path:
+    """A small FSDD-layout corpus of test tones."""
+    import json
+
+    meta = {}
+    for si, spk in enumerate(speakers):
+        meta[spk] = {"gender": "female" if si % 2 else "male"}
+        for d in digits:
+            for k in takes:
+                write_wav(root / "recordings" / f"{d}_{spk}_{k}.wav",
+                          tone(seconds, sr, freq=200 + 50 * d + 10 * si, seed=d * 100 + k), sr)
+    (root / "speakers.json").write_text(json.dumps(meta))
+    return root
+
+
+def audiomnist_like(root: Path, participants=(1, 2, 12), digits=range(2), reps=range(2),
+                    sr: int = 48000, seconds: float = 0.4) -> Path:
+    """A small AudioMNIST-layout corpus (data/NN/{d}_{NN}_{r}.wav + meta)."""
+    import json
+
+    meta = {}
+    for p in participants:
+        nn = f"{p:02d}"
+        meta[nn] = {"gender": "female" if p in (12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60) else "male",
+                    "age": "30", "accent": "test", "native speaker": "no", "origin": "test",
+                    "recordingdate": "17-06-22-11-04-28", "recordingroom": "Kino"}
+        for d in digits:
+            for r in reps:
+                write_wav(root / "data" / nn / f"{d}_{nn}_{r}.wav",
+                          tone(seconds, sr, freq=150 + 40 * d + p, seed=p * 1000 + d * 10 + r), sr)
+    (root / "data" / "audioMNIST_meta.txt").write_text(json.dumps(meta))
+    return root

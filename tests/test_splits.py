@@ -1,0 +1,111 @@
+"""Splits: the study's fixed AudioMNIST folds exactly, speaker-disjoint folds elsewhere,
+the leaky random split of the emotion study, files with the study's names."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from xaispec.data.corpora import index_corpus
+from xaispec.data.splits import (AUDIOMNIST_DIGIT_GROUPS, load_split, random_split, sample_splits,
+                                 speaker_folds, split_path, write_splits)
+from xaispec.errors import DataError, ParameterError
+
+FEMALE = {12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60}
+
+
+def audiomnist_index(reps=2):
+    rows = []
+    for p in range(1, 61):
+        for d in range(10):
+            for r in range(reps):
+                rows.append({"sample_id": f"{d}_{p:02d}_{r}", "speaker": f"{p:02d}",
+                             "sex": "female" if p in FEMALE else "male", "digit": d, "repetition": r})
+    return pd.DataFrame(rows)
+
+
+def ids(values):
+    return sorted(int(v) for v in values)
+
+
+def test_audiomnist_digit_folds_are_the_studys():
+    folds = speaker_folds(audiomnist_index(), label="digit")
+    assert len(folds) == 5
+    g = [sorted(x) for x in AUDIOMNIST_DIGIT_GROUPS]
+    assert ids(folds[0]["train"]) == sorted(g[0] + g[1] + g[2])
+    assert ids(folds[0]["validate"]) == g[3] and ids(folds[0]["test"]) == g[4]
+    assert ids(folds[3]["train"]) == sorted(g[3] + g[4] + g[0])
+    assert ids(folds[3]["validate"]) == g[1] and ids(folds[3]["test"]) == g[2]
+    for k in range(5):
+        assert folds[k]["test"] == folds[(k + 1) % 5]["validate"]  # test of k = validation of k+1
+        parts = [set(folds[k][p]) for p in ("train", "validate", "test")]
+        assert sum(map(len, parts)) == 60 and len(set.union(*parts)) == 60
+
+
+def test_audiomnist_gender_folds_are_the_studys_and_balanced():
+    folds = speaker_folds(audiomnist_index(), label="gender")
+    assert len(folds) == 4
+    assert ids(folds[0]["test"]) == [7, 23, 38, 58, 59, 60]
+    assert ids(folds[2]["train"]) == sorted([43, 28, 52, 58, 59, 60, 48, 53, 41, 7, 23, 38])
+    for fold in folds:
+        used = [int(s) for p in ("train", "validate", "test") for s in fold[p]]
+        assert len(used) == len(set(used)) == 24
+        for part in ("train", "validate", "test"):
+            sexes = [int(s) in FEMALE for s in fold[part]]
+            assert sum(sexes) * 2 == len(sexes)  # half female in every part
+
+
+def test_other_corpora_speaker_disjoint_and_sex_balanced():
+    rows = [{"sample_id": f"{s}_{k}", "speaker": s, "sex": "female" if i % 2 else "male"}
+            for i, s in enumerate(f"sp{i}" for i in range(20)) for k in range(3)]
+    index = pd.DataFrame(rows)
+    folds = speaker_folds(index, label="gender", n_folds=5)
+    assert len(folds) == 5
+    for fold in folds:
+        for part in ("validate", "test"):
+            sexes = index.drop_duplicates("speaker").set_index("speaker").loc[fold[part], "sex"]
+            assert (sexes == "female").sum() == (sexes == "male").sum() == 2
+        assert not set(fold["train"]) & set(fold["test"])
+    samples = sample_splits(index, folds)
+    assert sum(len(samples[0][p]) for p in ("train", "validate", "test")) == 60
+
+
+def test_fsdd_has_digit_folds_but_no_gender_folds(fsdd):
+    table, _ = index_corpus("fsdd", fsdd)
+    folds = speaker_folds(table, label="digit", n_folds=5)
+    assert len(folds) == 5 and all(len(f["test"]) >= 1 for f in folds)
+    with pytest.raises(ParameterError, match="gender folds need at least 3 speakers of each sex.*'male': 6"):
+        speaker_folds(table, label="gender")
+    with pytest.raises(ParameterError, match="label='sex'"):
+        speaker_folds(table, label="sex")
+
+
+def test_random_split_reproduces_the_leak():
+    index = pd.DataFrame({"sample_id": [f"r{i}" for i in range(400)], "speaker": "a", "sex": "male"})
+    split = random_split(index, seed=0)
+    assert len(split["test"]) == 200 and len(split["train"]) == 600
+    assert split == random_split(index, seed=0)
+    leaked = {s.split("#")[0] for s in split["test"]} & {s.split("#")[0] for s in split["train"]}
+    assert len(leaked) > 100  # copies of one recording on both sides
+
+
+def test_files_use_the_studys_names_and_load_back(tmp_path):
+    index = audiomnist_index(reps=1)
+    files = write_splits(index, tmp_path, labels=["digit", "gender"])
+    assert split_path(tmp_path, "digit", 4, "test").name == "AlexNet_digit_4_test.txt"
+    assert len(files) == 5 * 3 + 4 * 3 + 1
+    test = load_split(tmp_path, "gender", 1, "test")
+    assert sorted({i.split("_")[1] for i in test}) == ["02", "36", "44", "47", "50", "56"]
+    folds = pd.read_csv(tmp_path / "splits" / "folds.csv")
+    assert set(folds["label"]) == {"digit", "gender"}
+    with pytest.raises(DataError, match="AlexNet_gender_4_test.txt: split not found.*xaispec data splits"):
+        load_split(tmp_path, "gender", 4, "test")
+    with pytest.raises(ParameterError, match="part='dev'"):
+        load_split(tmp_path, "gender", 0, "dev")
+
+
+def test_emotion_splits_files(tmp_path):
+    rows = [{"sample_id": f"03-01-0{e}-01-01-01-{a:02d}", "speaker": f"{a:02d}",
+             "sex": "male" if a % 2 else "female"} for a in range(1, 25) for e in range(1, 9)]
+    write_splits(pd.DataFrame(rows), tmp_path, labels=["emotion"], n_folds=4)
+    assert len(load_split(tmp_path, "emotion", 0, "test")) == 6 * 8
+    assert len(load_split(tmp_path, "emotion", "random", "test")) == 96
