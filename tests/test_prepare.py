@@ -105,7 +105,7 @@ def test_resume_after_kill_equals_uninterrupted_run(fsdd, tmp_path):
     deadline = time.time() + 60
     parts = []
     while time.time() < deadline and len(parts) < 3:
-        parts = list(out.glob(".alexnet.parts-*/part_*.npz"))
+        parts = list(out.glob(".alexnet.parts-*/chunk_*.done"))
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

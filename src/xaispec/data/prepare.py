@@ -1,10 +1,19 @@
 """Preparation: a corpus index -> one HDF5 store per representation.
 
-Work is cut into chunks of samples. Each chunk is computed by a worker process and
-saved as a part file (atomically); a rerun after a kill computes only the missing
-chunks. The store is then assembled in index order into a temporary file and renamed,
-so an interrupted and a complete run give the same bytes, and a failed run never
-replaces a finished store.
+1. A quick check of every file (decode, duration, NaN/Inf, ...) in parallel decides which
+   samples go into the store and everything about them but the arrays (offsets, flags,
+   checksums): files that fail are skipped and reported.
+2. The store is then created under a temporary name with its index, attributes and
+   space for the arrays, which are contiguous blocks of the file.
+3. Worker processes compute chunks of samples and write their rows straight into
+   that space; a small marker file records each finished chunk. A rerun after a kill
+   computes only the chunks without a marker.
+4. The complete file is renamed to its final name.
+
+Every byte is determined by the inputs and the configuration (no timestamps, each
+sample's random draws seeded by its id), so an interrupted and an uninterrupted run
+give the same file, whatever the number of workers, and a failed run never replaces a
+finished store.
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ from ..audio import read_audio
 from ..errors import DataError, ParameterError
 from ..events import EventLog
 from .corpora import Skip, get_corpus, index_corpus
-from .store import create_array, open_for_writing, write_index
+from .store import create_preallocated
 
 REPRESENTATIONS = ("alexnet", "mel128", "mel2d")
 STORE_FORMAT = 1
@@ -79,79 +88,132 @@ class PrepareResult:
 
 
 # ---------------------------------------------------------------- per-sample work
+#
+# ``_check_*`` reads a file and returns everything about the sample except its arrays
+# (raising DataError for a file to skip); ``_compute_*`` returns the arrays.
 
-def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+def _check_alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> dict:
+    audio = read_audio(path)
+    n = F.resampled_length(len(audio.samples), audio.sr, F.ALEXNET_SR)
+    cropped = n > F.ALEXNET_LEN
+    if cropped and cfg.long_clips == "error":
+        raise DataError(f"{path}: {n} samples at 8 kHz, longer than {F.ALEXNET_LEN} (1 s); "
+                        "use --long-clips crop to keep its most energetic second")
+    n = min(n, F.ALEXNET_LEN)
+    offset = F.draw_offset(n, F.sample_rng(cfg.seed, sample_id))
+    return {"offset": offset, "n_samples": n, "cropped": cropped, "duration": audio.duration,
+            "sample_rate": audio.sr, "channels": audio.channels, "source_sha256": audio.sha256}
+
+
+def _compute_alexnet(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
     audio = read_audio(path)
     x = F.resample(audio.samples, sr=audio.sr, target_sr=F.ALEXNET_SR, mode=cfg.mode)
-    x, cropped = F.fit_clip(x, long_clips=cfg.long_clips, name=str(path))
-    offset = F.draw_offset(len(x), F.sample_rng(cfg.seed, sample_id))
-    spec = F.alexnet_spectrogram(F.embed(x, offset=offset))
-    meta = {"offset": offset, "n_samples": len(x), "cropped": cropped, "duration": audio.duration,
-            "sample_rate": audio.sr, "channels": audio.channels, "source_sha256": audio.sha256}
-    return {"x": spec}, meta
+    x, _ = F.fit_clip(x, long_clips="crop", name=str(path))
+    spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
+    return {"x": spectrogram(F.embed(x, offset=meta["offset"]))}
 
 
-def _mel_excerpt(path: Path) -> tuple[np.ndarray, object]:
+def _check_mel(path: Path, sample_id: str, cfg: PrepareConfig) -> dict:
+    audio = read_audio(path)
+    if audio.duration <= F.MEL_OFFSET:
+        raise DataError(f"{path}: {audio.duration:.2f} s, too short for the {F.MEL_OFFSET} s offset")
+    return {"duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
+            "source_sha256": audio.sha256}
+
+
+def _mel_excerpt(path: Path) -> np.ndarray:
     import librosa
 
-    audio = read_audio(path)  # checks the file and names what is wrong
+    # the emotion study's call, so its features are reproduced exactly
     y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION)
-    if len(y) == 0:
-        raise DataError(f"{path}: {audio.duration:.2f} s, too short for the {F.MEL_OFFSET} s offset")
-    return y, audio
+    return y
 
 
-def _mel128(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    y, audio = _mel_excerpt(path)
+def _compute_mel128(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
+    y = _mel_excerpt(path)
     noisy = F.add_noise(y, F.sample_rng(cfg.seed, sample_id))
-    meta = {"duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
-            "source_sha256": audio.sha256}
-    return {"x": F.mel128(y), "x_augmented": F.mel128(noisy)}, meta
+    return {"x": F.mel128(y), "x_augmented": F.mel128(noisy)}
 
 
-def _mel2d(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    y, audio = _mel_excerpt(path)
-    meta = {"duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
-            "source_sha256": audio.sha256}
-    return {"x": F.mel2d(y)}, meta
+def _compute_mel2d(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
+    return {"x": F.mel2d(_mel_excerpt(path))}
 
 
-_WORK = {"alexnet": _alexnet, "mel128": _mel128, "mel2d": _mel2d}
+_CHECK = {"alexnet": _check_alexnet, "mel128": _check_mel, "mel2d": _check_mel}
+_COMPUTE = {"alexnet": _compute_alexnet, "mel128": _compute_mel128, "mel2d": _compute_mel2d}
+#: the arrays of each representation: name -> (shape of one row, dtype)
+ARRAYS = {
+    "alexnet": {"x": (F.ALEXNET_SHAPE, "<f4")},
+    "mel128": {"x": ((F.MEL_BANDS,), "<f4"), "x_augmented": ((F.MEL_BANDS,), "<f4")},
+    "mel2d": {"x": ((F.MEL2D_BANDS, F.MEL2D_FRAMES), "<f4")},
+}
 
 
-def _run_chunk(job: tuple) -> tuple[int, int, list[tuple[str, str]]]:
-    """Compute one chunk and save it as a part file; return (chunk, n_ok, skips)."""
-    chunk_no, root, rows, cfg, part = job
-    work = _WORK[cfg.representation]
-    arrays: dict[str, list] = {}
-    metas, ids, skips = [], [], []
+def _check_chunk(job: tuple) -> list[tuple[str, str, dict | None, str | None]]:
+    """Check a chunk of files: (sample_id, path, meta or None, skip reason or None) each."""
+    root, rows, cfg = job
+    out = []
     for sample_id, rel in rows:
         try:
-            out, meta = work(Path(root) / rel, sample_id, cfg)
+            out.append((sample_id, rel, _CHECK[cfg.representation](Path(root) / rel, sample_id, cfg), None))
         except DataError as exc:
-            skips.append((rel, str(exc).split(": ", 1)[-1]))
-            continue
-        except Exception as exc:  # an unexpected failure of one file must not stop the others
-            skips.append((rel, f"failed: {exc.__class__.__name__}: {exc}"))
-            continue
+            out.append((sample_id, rel, None, str(exc).split(": ", 1)[-1]))
+    return out
+
+
+def _compute_chunk(job: tuple) -> int:
+    """Compute a chunk and write its rows into the preallocated store; mark it done."""
+    chunk_no, root, rows, start, cfg, store_path, layout, marker = job
+    arrays: dict[str, list] = {}
+    for sample_id, rel, meta in rows:
+        try:
+            out = _COMPUTE[cfg.representation](Path(root) / rel, sample_id, meta, cfg)
+        except Exception as exc:  # the file passed its check: a failure now is not a skip
+            raise DataError(f"{Path(root) / rel}: failed after passing its checks "
+                            f"({exc.__class__.__name__}: {exc})") from exc
         for name, arr in out.items():
             arrays.setdefault(name, []).append(arr)
-        metas.append(meta)
-        ids.append(sample_id)
-    payload = {f"array_{k}": np.stack(v) for k, v in arrays.items()}
-    payload["ids"] = np.array(ids, dtype=str)
-    payload["meta"] = np.array(json.dumps(metas))
-    payload["skips"] = np.array(json.dumps(skips))
-    with atomic_path(part) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **payload)
-    return chunk_no, len(ids), skips
+    for name, (offset, shape, dtype) in layout.items():
+        # each array is one contiguous block of the file: write this chunk's rows in place
+        block = np.memmap(store_path, dtype=np.dtype(dtype), mode="r+", offset=offset, shape=tuple(shape))
+        block[start:start + len(rows)] = np.stack(arrays[name])
+        block.flush()
+        del block
+    marker.write_text("done\n")
+    return len(rows)
 
 
-def _read_part(part: Path) -> tuple[dict, list[str], list[dict], list[tuple[str, str]]]:
-    with np.load(part, allow_pickle=False) as z:
-        arrays = {k[len("array_"):]: z[k] for k in z.files if k.startswith("array_")}
-        return arrays, list(z["ids"]), json.loads(str(z["meta"])), json.loads(str(z["skips"]))
+def _warm(cfg: PrepareConfig) -> None:
+    """Import what the workers need once, in the parent: forked workers inherit it instead of
+    each paying about a second of imports (librosa loads its submodules lazily)."""
+    import scipy.fft  # noqa: F401
+    import scipy.signal  # noqa: F401
+    import soundfile  # noqa: F401
+    import soxr  # noqa: F401
+
+    if cfg.mode == "exact" or cfg.representation != "alexnet":
+        import librosa
+
+        librosa.resample, librosa.amplitude_to_db, librosa.load, librosa.feature.melspectrogram
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    import sys
+
+    # fork shares the parent's imported modules; elsewhere fall back to the default start method
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _run(fn, jobs: list, workers: int, pool, bar, sizes: list[int]):
+    """Map ``fn`` over ``jobs`` (in order), in the pool when there is one, updating ``bar``."""
+    results = pool.map(fn, jobs) if pool is not None else map(fn, jobs)
+    out = []
+    for result, size in zip(results, sizes):
+        bar.update(size)
+        out.append(result)
+    return out
 
 
 # ---------------------------------------------------------------- orchestration
@@ -194,7 +256,8 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
         Folder of the store, its skipped-files report and events log.
     representation : {"alexnet", "mel128", "mel2d"}
     mode : {"exact", "fast"}
-        ``exact`` reproduces the study's spectrograms; ``fast`` resamples with soxr.
+        ``exact`` reproduces the study's spectrograms; ``fast`` resamples with soxr and
+        computes the spectrogram in single precision (store ``<representation>_fast.h5``).
     long_clips : {"crop", "error"}
         Clips longer than 1 s at 8 kHz: keep the most energetic second and flag the
         sample (``cropped``), or refuse to write the store, naming every such file.
@@ -203,7 +266,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     workers : int
         Processes (1 = in this process).
     chunk_size : int
-        Samples per resumable part.
+        Samples per resumable chunk.
     force : bool
         Rebuild even if an up-to-date store exists (the old one is replaced only at the end).
     limit : int, optional
@@ -212,7 +275,12 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     Returns
     -------
     PrepareResult
-        The store path (None when refused), sample count, skips and report path.
+        The store path, sample count, skips and report path.
+
+    Raises
+    ------
+    DataError
+        No usable recording; every recording skipped; long clips with ``long_clips="error"``.
     """
     cfg = PrepareConfig(corpus=get_corpus(corpus).name, representation=representation, mode=mode,
                         long_clips=long_clips, seed=seed)
@@ -242,80 +310,83 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
             previous = [Skip(**s) for s in done.get("skipped", [])]
             return PrepareResult(store, done["n_samples"], previous, reused=True, report=report)
 
-    parts = out_dir / f".{store.stem}.parts-{chash[:12]}"
-    parts.mkdir(parents=True, exist_ok=True)
-    rows = list(zip(table["sample_id"], table["path"]))
-    chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
-    part_paths = [parts / f"part_{i:05d}.npz" for i in range(len(chunks))]
-    todo = [i for i, p in enumerate(part_paths) if not p.is_file()]
-    log("prepare_start", corpus=cfg.corpus, representation=representation, mode=mode,
-        samples=len(rows), chunks=len(chunks), resumed_chunks=len(chunks) - len(todo), workers=workers)
-
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(rows), desc=f"prepare {cfg.corpus}/{representation}", unit="file",
-               disable=not progress)
-    bar.update(sum(len(chunks[i]) for i in range(len(chunks)) if i not in set(todo)))
-    jobs = [(i, str(data_root), chunks[i], cfg, part_paths[i]) for i in todo]
-    if workers == 1 or len(jobs) <= 1:
-        results = map(_run_chunk, jobs)
-        for chunk_no, n_ok, chunk_skips in results:
-            bar.update(len(chunks[chunk_no]))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for chunk_no, n_ok, chunk_skips in pool.map(_run_chunk, jobs):
-                bar.update(len(chunks[chunk_no]))
-    bar.close()
+    _warm(cfg)
+    rows = list(zip(table["sample_id"], table["path"]))
+    pool = _pool(workers) if workers > 1 and len(rows) > chunk_size else None
+    try:
+        # 1. check every file
+        chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
+        with tqdm(total=len(rows), desc=f"check {cfg.corpus}", unit="file", disable=not progress) as bar:
+            checked = _run(_check_chunk, [(str(data_root), c, cfg) for c in chunks], workers, pool, bar,
+                           [len(c) for c in chunks])
+        good, metas = [], []
+        for sample_id, rel, meta, reason in (r for chunk in checked for r in chunk):
+            if reason is None:
+                good.append((sample_id, rel))
+                metas.append(meta)
+            else:
+                skips.append(Skip(rel, reason, "prepare"))
+        write_skip_report(report, skips)
+        for s in skips:
+            log("skipped", path=s.path, stage=s.stage, reason=s.reason)
+        long_refused = [s for s in skips if s.stage == "prepare" and "longer than" in s.reason]
+        if long_refused and long_clips == "error":
+            log("prepare_refused", long_clips=len(long_refused))
+            raise DataError(f"{len(long_refused)} clip(s) longer than 1 s at 8 kHz, listed in {report}; "
+                            "no store written (rerun with --long-clips crop to keep their loudest second)")
+        if not good:
+            raise DataError(f"{root}: every recording was skipped ({len(skips)}), see {report}")
 
-    # assemble in index order
-    metas, ids, arrays_meta = [], [], None
-    for p in part_paths:
-        arrays, part_ids, part_meta, part_skips = _read_part(p)
-        ids += part_ids
-        metas += part_meta
-        skips += [Skip(rel, reason, "prepare") for rel, reason in part_skips]
-        if arrays and arrays_meta is None:
-            arrays_meta = {k: (v.shape[1:], v.dtype) for k, v in arrays.items()}
-    write_skip_report(report, skips)
-    for s in skips:
-        log("skipped", path=s.path, stage=s.stage, reason=s.reason)
-    long_refused = [s for s in skips if s.stage == "prepare" and "longer than" in s.reason]
-    if long_refused and long_clips == "error":
-        log("prepare_refused", long_clips=len(long_refused))
-        raise DataError(f"{len(long_refused)} clip(s) longer than 1 s at 8 kHz, listed in {report}; "
-                        "no store written (rerun with --long-clips crop to keep their loudest second)")
-    if not ids:
-        raise DataError(f"{root}: every recording was skipped ({len(skips)}), see {report}")
+        # 2. the store under a temporary name: index, attributes, space for the arrays
+        kept = table.set_index("sample_id").loc[[g[0] for g in good]].reset_index()
+        index = pd.concat([kept, pd.DataFrame(metas)], axis=1)
+        parts = out_dir / f".{store.stem}.parts-{chash[:12]}"
+        tmp_store = parts / "store.h5"
+        created = parts / "created.json"
+        index_hash = hashlib.sha256(index.to_csv(index=False).encode()).hexdigest()
+        if not (created.is_file() and json.loads(created.read_text()).get("index_hash") == index_hash):
+            shutil.rmtree(parts, ignore_errors=True)
+            parts.mkdir(parents=True)
+            from ..provenance import record
 
-    kept = table.set_index("sample_id").loc[ids].reset_index()
-    meta_table = pd.DataFrame(metas)
-    index = pd.concat([kept, meta_table], axis=1)
-    from ..provenance import record
+            attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
+                     "config": json.dumps(cfg.as_dict(), sort_keys=True),
+                     "provenance": json.dumps(record(), sort_keys=True)}
+            shapes = {k: ((len(good), *shape), dtype) for k, (shape, dtype) in ARRAYS[representation].items()}
+            layout = create_preallocated(tmp_store, shapes, index, attrs)
+            write_json_atomic(created, {"index_hash": index_hash, "layout": layout})
+        layout = json.loads(created.read_text())["layout"]
 
-    attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
-             "config": json.dumps(cfg.as_dict(), sort_keys=True),
-             "provenance": json.dumps(record(), sort_keys=True)}
-    with atomic_path(store) as tmp:
-        with open_for_writing(tmp) as h5:
-            datasets = {k: create_array(h5, k, (len(ids), *shape), dtype)
-                        for k, (shape, dtype) in arrays_meta.items()}
-            pos = 0
-            for p in part_paths:
-                arrays, part_ids, _, _ = _read_part(p)
-                for k, ds in datasets.items():
-                    if part_ids:
-                        ds[pos:pos + len(part_ids)] = arrays[k]
-                pos += len(part_ids)
-            write_index(h5, index)
-            for k, v in attrs.items():
-                h5.attrs[k] = v
-    write_json_atomic(sidecar, {"config_hash": chash, "fingerprint": fprint, "n_samples": len(ids),
+        # 3. compute the chunks without a marker, each writing its rows in place
+        jobs, sizes = [], []
+        for i in range(0, len(good), chunk_size):
+            marker = parts / f"chunk_{i // chunk_size:05d}.done"
+            if marker.is_file():
+                continue
+            chunk = [(s, r, m) for (s, r), m in zip(good[i:i + chunk_size], metas[i:i + chunk_size])]
+            jobs.append((i // chunk_size, str(data_root), chunk, i, cfg, str(tmp_store), layout, marker))
+            sizes.append(len(chunk))
+        log("prepare_start", corpus=cfg.corpus, representation=representation, mode=mode,
+            samples=len(good), chunks=-(-len(good) // chunk_size), resumed_chunks=-(-len(good) // chunk_size) - len(jobs),
+            workers=workers)
+        with tqdm(total=len(good), initial=len(good) - sum(sizes), unit="file",
+                  desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
+            _run(_compute_chunk, jobs, workers, pool, bar, sizes)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+    # 4. complete: rename into place
+    os.replace(tmp_store, store)
+    write_json_atomic(sidecar, {"config_hash": chash, "fingerprint": fprint, "n_samples": len(good),
                                 "skipped": [asdict(s) for s in skips]})
+    shutil.rmtree(parts, ignore_errors=True)
     if cfg.representation == "mel128":
         write_feature_tables(index, store, out_dir)
-    shutil.rmtree(parts, ignore_errors=True)
-    log("prepare_done", store=str(store), samples=len(ids), skipped=len(skips))
-    return PrepareResult(store, len(ids), skips, reused=False, report=report)
+    log("prepare_done", store=str(store), samples=len(good), skipped=len(skips))
+    return PrepareResult(store, len(good), skips, reused=False, report=report)
 
 
 def write_feature_tables(index: pd.DataFrame, store: Path, out_dir: Path) -> tuple[Path, Path]:

@@ -2,7 +2,7 @@
 
 Layout::
 
-    /x                 (n, ...) float32   the representation, one row per sample
+    /x                 (n, ...) float32   the representation, one row per sample (contiguous)
     /x_augmented       (n, ...) float32   (mel128 only) the seeded noise-augmented copy
     /index/<column>    (n,)               the index table, one dataset per column
     attrs              representation, corpus, config (JSON), provenance (JSON), config_hash
@@ -32,17 +32,44 @@ def _str_dtype():
     return STR
 
 
-def open_for_writing(path: str | os.PathLike):
-    """An ``h5py.File`` for writing a new store at ``path`` (a temporary name)."""
+def create_preallocated(path: str | os.PathLike, arrays: dict, index: pd.DataFrame,
+                        attrs: dict) -> dict:
+    """Create a complete store whose arrays are allocated but not yet written.
+
+    Each array is one contiguous block of the file (allocated at creation, no fill
+    values written), so workers can write rows straight into it with ``np.memmap``.
+
+    Parameters
+    ----------
+    path : path-like
+    arrays : dict
+        name -> (shape, dtype string), e.g. ``{"x": ((n, 227, 227), "<f4")}``.
+    index : pd.DataFrame
+        The index table, one row per array row.
+    attrs : dict
+        File attributes (strings).
+
+    Returns
+    -------
+    dict
+        name -> [byte offset, shape, dtype] of each array's block.
+    """
     import h5py
 
-    return h5py.File(path, "w", libver=("earliest", "v110"), track_order=False)
-
-
-def create_array(h5, name: str, shape: tuple, dtype=np.float32):
-    """An uncompressed dataset chunked per sample (fast row reads), without timestamps."""
-    chunks = (1, *shape[1:]) if len(shape) > 1 and shape[0] > 0 else None
-    return h5.create_dataset(name, shape=shape, dtype=dtype, chunks=chunks, track_times=False)
+    layout = {}
+    with h5py.File(path, "w", libver=("earliest", "v110"), track_order=False) as h5:
+        for name, (shape, dtype) in arrays.items():
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)   # the block exists from the start
+            dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)     # ... without writing it twice
+            dcpl.set_obj_track_times(False)                  # no timestamps: same bytes each run
+            space = h5py.h5s.create_simple(tuple(shape))
+            dsid = h5py.h5d.create(h5.id, name.encode(), h5py.h5t.py_create(np.dtype(dtype)), space, dcpl=dcpl)
+            layout[name] = [int(dsid.get_offset()), list(shape), dtype]
+        write_index(h5, index)
+        for key, value in attrs.items():
+            h5.attrs[key] = value
+    return layout
 
 
 def write_index(h5, table: pd.DataFrame) -> None:
@@ -146,11 +173,13 @@ class Store:
             rows = np.asarray(rows, dtype=np.int64)
             uniq, inverse = np.unique(rows, return_inverse=True)
             out = np.empty((len(uniq), *ds.shape[1:]), dtype=ds.dtype)
-            # split the sorted rows into runs of consecutive rows, each read as one slice
+            # sorted rows in runs of consecutive rows: one direct read per run, no extra copy
             breaks = np.flatnonzero(np.diff(uniq) != 1) + 1
             pos = 0
             for run in np.split(uniq, breaks):
                 if len(run):
-                    out[pos:pos + len(run)] = ds[run[0]:run[-1] + 1]
+                    ds.read_direct(out, np.s_[run[0]:run[-1] + 1], np.s_[pos:pos + len(run)])
                     pos += len(run)
+            if len(uniq) == len(rows) and np.array_equal(uniq, rows):
+                return out
             return out[inverse]
