@@ -238,6 +238,142 @@ def splits(
     typer.echo(f"{', '.join(feasible)}: {len(files)} files in {run_dir / 'splits'}")
 
 
+# ---------------------------------------------------------------- training and evaluation
+
+info_app = typer.Typer(help="Input information: predictions, test participants, sexes.", no_args_is_help=True)
+app.add_typer(info_app, name="info")
+
+
+def _run(corpus: str, run_dir: Optional[Path], profile):
+    from .data.corpora import get_corpus
+    from .runs import Run
+
+    spec = get_corpus(corpus)
+    paths = _paths()
+    return Run(run_dir or paths.run(spec.name), paths.processed / spec.name, mode=profile.get("prepare.mode"))
+
+
+def _folds(run, label: str, fold: str, model: Optional[str]) -> list:
+    if fold == "all":
+        folds = [f for f in run.folds(label) if f != "random" or (model or "cnn1d") == "cnn1d" and label == "emotion"]
+        if not folds:
+            run.task(label, 0, model)  # raises the error naming the missing splits
+        return folds
+    return [fold]
+
+
+@app.command("train")
+@friendly
+def train_cmd(
+    corpus: str = typer.Argument(..., help="corpus whose stores and splits to use"),
+    label: str = typer.Option(..., help="digit, gender or emotion"),
+    fold: str = typer.Option("0", help="fold number, 'random' (emotion study's leaky split) or 'all'"),
+    model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
+    profile: str = typer.Option("quick", help="run profile (epochs, batch size, learning rate, ...)"),
+    run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
+    from_model: Optional[Path] = typer.Option(None, help="use this trained Keras model instead of training"),
+    epochs: Optional[int] = typer.Option(None, help="override the profile's epochs"),
+    force: bool = typer.Option(False, help="train again even if an up-to-date model exists"),
+):
+    """Train models (checkpointed every epoch; a rerun resumes or reuses)."""
+    from .train import train
+
+    p = _profile(profile)
+    run = _run(corpus, run_dir, p)
+    for f in _folds(run, label, fold, model):
+        task = run.task(label, f, model)
+        result = train(run, task, p, from_model=from_model, epochs=epochs, force=force)
+        state = "up to date" if result.reused else f"trained in {result.seconds:.0f} s"
+        typer.echo(f"{result.model_path}: {state}")
+
+
+@app.command("evaluate")
+@friendly
+def evaluate_cmd(
+    corpus: str = typer.Argument(..., help="corpus of the run"),
+    label: str = typer.Option(..., help="digit, gender or emotion"),
+    fold: str = typer.Option("all", help="fold number, 'random' or 'all' (every trained fold)"),
+    model: Optional[str] = typer.Option(None, help="alexnet, cnn1d or cnn2d"),
+    profile: str = typer.Option("quick", help="run profile"),
+    run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
+):
+    """Predict the test folds; write predictions, metrics, confusion matrices and the means."""
+    from .evaluate import evaluate, summarize
+
+    p = _profile(profile)
+    run = _run(corpus, run_dir, p)
+    folds = _folds(run, label, fold, model)
+    if fold == "all":
+        folds = [f for f in folds if run.model_path(run.task(label, f, model)).is_file()]
+        if not folds:
+            raise XaispecError(f"no trained {label} models in {run.dir / 'models'} (run 'xaispec train')")
+    done = []
+    for f in folds:
+        task = run.task(label, f, model)
+        scores = evaluate(run, task)
+        done.append(f)
+        typer.echo(f"{task.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    task = run.task(label, done[0], model)
+    numbered = [f for f in done if f != "random"]
+    if numbered:
+        summary = summarize(run, label, task.model, numbered)
+        typer.echo(f"mean over folds {numbered}: accuracy {summary['evaluation'].loc['mean', 'accuracy']:.3f}")
+
+
+@info_app.command("predictions")
+@friendly
+def info_predictions(
+    corpus: str = typer.Argument(...),
+    label: str = typer.Option(...),
+    fold: str = typer.Option("0"),
+    which: str = typer.Option("wrong", help="wrong, correct or all"),
+    first: Optional[int] = typer.Option(None, help="only the first N"),
+    model: Optional[str] = typer.Option(None),
+    profile: str = typer.Option("quick"),
+    run_dir: Optional[Path] = typer.Option(None),
+):
+    """The wrongly or correctly predicted test samples of one model."""
+    from .info import predictions
+
+    p = _profile(profile)
+    run = _run(corpus, run_dir, p)
+    table = predictions(run, run.task(label, fold, model), which=which, first=first)
+    typer.echo(table.to_string(index=False) if len(table) else f"no {which} predictions")
+
+
+@info_app.command("participants")
+@friendly
+def info_participants(
+    corpus: str = typer.Argument(...),
+    label: str = typer.Option(...),
+    fold: str = typer.Option("0"),
+    model: Optional[str] = typer.Option(None),
+    profile: str = typer.Option("quick"),
+    run_dir: Optional[Path] = typer.Option(None),
+):
+    """The participants in a model's test fold."""
+    from .info import test_participants
+
+    p = _profile(profile)
+    run = _run(corpus, run_dir, p)
+    typer.echo(test_participants(run, run.task(label, fold, model)).to_string(index=False))
+
+
+@info_app.command("sex")
+@friendly
+def info_sex(
+    corpus: str = typer.Argument(...),
+    participants: Optional[List[str]] = typer.Argument(None, help="participant ids (all when none)"),
+    profile: str = typer.Option("quick"),
+    run_dir: Optional[Path] = typer.Option(None),
+):
+    """The sex of one, several or all participants."""
+    from .info import participant_sex
+
+    p = _profile(profile)
+    typer.echo(participant_sex(_run(corpus, run_dir, p), participants or None).to_string(index=False))
+
+
 def main() -> None:
     app()
 

@@ -24,6 +24,7 @@ PROFILES = ("smoke", "quick", "full")
 CHOICES: dict[str, tuple] = {
     "prepare.mode": ("exact", "fast"),
     "prepare.long_clips": ("crop", "error"),
+    "train.scaling": ("study", "standardize"),
 }
 #: keys whose integer value must be at least this
 MINIMUM: dict[str, int] = {
@@ -34,6 +35,7 @@ MINIMUM: dict[str, int] = {
     "prepare.workers": 1,
     "prepare.chunk_size": 1,
     "splits.n_folds": 2,
+    **{f"train.{m}.{k}": 1 for m in ("alexnet", "cnn1d", "cnn2d") for k in ("epochs", "batch_size")},
 }
 
 

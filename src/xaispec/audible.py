@@ -1,0 +1,140 @@
+"""Audible explanations: listen to the time-frequency cells an attribution map ranks highest.
+
+The map is aligned with the AudioMNIST study's 227 x 227 spectrogram: row ``k`` is STFT bin
+``k`` (``k * 8000 / 455`` Hz) and column ``j`` is STFT frame ``j + 2`` (hop 35 samples) of
+``scipy.signal.stft(x, 8000, nperseg=455, noverlap=420, window="hann")``. The chosen cells
+of the complex STFT are kept with their original phase, every other cell (including the
+ones outside the 227 x 227 area) is zeroed, and the inverse STFT gives the audio.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_path
+from .errors import ParameterError
+from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
+
+#: first STFT frame and last (excluded, counted from the end) of the spectrogram's columns
+FIRST_FRAME, END_FRAME = 2, -1
+PEAK = 0.9
+
+
+def stft(x: np.ndarray) -> np.ndarray:
+    """The study's complex STFT of an embedded 1-s, 8-kHz clip.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+
+    Returns
+    -------
+    np.ndarray, shape (228, 230), complex
+        Frequency bins x frames; ``[0:227, 2:-1]`` are the spectrogram's cells.
+    """
+    import scipy.signal
+
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape != (ALEXNET_LEN,):
+        raise ParameterError(f"audible explanations need one embedded 8-kHz second, shape ({ALEXNET_LEN},), "
+                             f"got {x.shape}")
+    return scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")[2]
+
+
+def top_cells(attribution: np.ndarray, top_percent: float = 20.0, *, absolute: bool = False) -> np.ndarray:
+    """The ``top_percent`` % cells with the largest attribution.
+
+    Parameters
+    ----------
+    attribution : np.ndarray, shape (227, 227)
+    top_percent : float
+        In (0, 100]; ``ceil(top_percent / 100 * cells)`` cells are kept (ties: first in row-major order).
+    absolute : bool
+        Rank by ``|attribution|`` (signed maps: both directions of evidence).
+
+    Returns
+    -------
+    np.ndarray, shape (227, 227), bool
+    """
+    a = np.asarray(attribution, dtype=np.float64)
+    if a.shape != ALEXNET_SHAPE:
+        raise ParameterError(f"attribution of shape {a.shape} is not aligned with the {ALEXNET_SHAPE} spectrogram")
+    if not 0 < top_percent <= 100:
+        raise ParameterError(f"top_percent={top_percent!r} must be in (0, 100]")
+    score = np.nan_to_num(np.abs(a) if absolute else a, nan=-np.inf).ravel()
+    k = int(np.ceil(top_percent / 100.0 * score.size))
+    keep = np.zeros(score.size, dtype=bool)
+    keep[np.argsort(-score, kind="stable")[:k]] = True
+    return keep.reshape(a.shape)
+
+
+def reconstruct(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Inverse STFT of ``x``'s STFT restricted to the ``keep`` cells, with the original phase.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+    keep : np.ndarray, shape (227, 227), bool
+        Cells of the spectrogram to keep; cells outside it are always zeroed.
+
+    Returns
+    -------
+    np.ndarray, shape (8000,), float64
+        Not normalised.
+    """
+    import scipy.signal
+
+    z = stft(x)
+    mask = np.zeros(z.shape, dtype=bool)
+    mask[0:ALEXNET_SHAPE[0], FIRST_FRAME:END_FRAME] = np.asarray(keep, dtype=bool)
+    _, y = scipy.signal.istft(np.where(mask, z, 0), ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")
+    y = y[:ALEXNET_LEN]
+    return np.pad(y, (0, ALEXNET_LEN - len(y)))
+
+
+def normalise(y: np.ndarray, peak: float = PEAK) -> np.ndarray:
+    """``y`` scaled to the given peak amplitude as float32; silence stays silent."""
+    y = np.asarray(y, dtype=np.float64)
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if top < 1e-12:
+        return np.zeros(y.shape, dtype=np.float32)
+    return (y * (peak / top)).astype(np.float32)
+
+
+def audible_explanation(x: np.ndarray, attribution: np.ndarray, *, top_percent: float = 20.0,
+                        absolute: bool = False, peak: float = PEAK) -> np.ndarray:
+    """The audio of the time-frequency cells an explanation ranks highest.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+        The embedded 1-s, 8-kHz clip the spectrogram was computed from.
+    attribution : np.ndarray, shape (227, 227)
+        Map aligned with the spectrogram (frequency rows, time columns).
+    top_percent : float
+        Percentage of cells kept (20).
+    absolute : bool
+        Rank cells by absolute attribution.
+    peak : float
+        Peak amplitude of the result (0.9).
+
+    Returns
+    -------
+    np.ndarray, shape (8000,), float32
+        At 8 kHz; zeros when nothing audible is kept.
+    """
+    return normalise(reconstruct(x, top_cells(attribution, top_percent, absolute=absolute)), peak)
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int = ALEXNET_SR) -> Path:
+    """Write mono audio in [-1, 1] as 16-bit PCM WAV, atomically (temporary file, then rename)."""
+    import soundfile as sf
+
+    audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    if audio.ndim != 1:
+        raise ParameterError(f"{path}: audio must be mono, shape (n,), got {audio.shape}")
+    with atomic_path(path) as tmp:
+        sf.write(tmp, audio, int(sr), subtype="PCM_16", format="WAV")
+    return Path(path)

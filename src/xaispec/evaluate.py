@@ -1,0 +1,151 @@
+"""Evaluation of trained models on their test folds: predictions, metrics, confusion matrices,
+and the per-label means over folds, under the study's file names."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ._io import write_text_atomic
+from .errors import DataError
+from .events import EventLog
+from .runs import Run, Task
+
+METRICS = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
+           "cohen_kappa", "roc_auc_ovr_macro")
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, *, n_classes: int) -> dict:
+    """The study's metrics plus F1 and macro one-vs-rest ROC-AUC.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray, shape (n,)
+    proba : np.ndarray, shape (n, n_classes)
+        Class probabilities (rows need not sum exactly to 1).
+
+    Returns
+    -------
+    dict
+        ``roc_auc_ovr_macro`` is NaN when the test set lacks a class (AUC is undefined then).
+    """
+    from sklearn import metrics as m
+
+    labels = list(range(n_classes))
+    out = {
+        "accuracy": m.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": m.balanced_accuracy_score(y_true, y_pred),
+        "precision_weighted": m.precision_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0),
+        "recall_weighted": m.recall_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0),
+        "f1_weighted": m.f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0),
+        "cohen_kappa": m.cohen_kappa_score(y_true, y_pred, labels=labels),
+    }
+    present = np.unique(y_true)
+    if len(present) < n_classes:
+        out["roc_auc_ovr_macro"] = float("nan")
+    elif n_classes == 2:
+        out["roc_auc_ovr_macro"] = m.roc_auc_score(y_true, proba[:, 1])
+    else:
+        p = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+        out["roc_auc_ovr_macro"] = m.roc_auc_score(y_true, p, multi_class="ovr", average="macro", labels=labels)
+    return {k: float(v) for k, v in out.items()}
+
+
+def confusion(y_true, y_pred, names: list[str]) -> pd.DataFrame:
+    """Confusion matrix, rows actual and columns predicted, labelled with class names."""
+    from sklearn.metrics import confusion_matrix
+
+    mat = confusion_matrix(y_true, y_pred, labels=list(range(len(names))))
+    return pd.DataFrame(mat, index=pd.Index(names, name="actual"), columns=pd.Index(names, name="predicted"))
+
+
+def predict(run: Run, task: Task, *, batch_size: int = 64):
+    """Test-fold predictions of a trained model: (test part, probabilities (n, n_classes))."""
+    import keras
+
+    from .data.store import Store
+    from .train import BatchReader, dataset, load_parts, load_scaling
+
+    path = run.model_path(task)
+    if not path.is_file():
+        raise DataError(f"{path}: model not found (train it with 'xaispec train --label {task.label} "
+                        f"--fold {task.fold}')")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Keras model ({str(exc).splitlines()[0][:200]})") from None
+    store = Store(run.store(task.representation))
+    test = load_parts(run, task, store)["test"]
+    reader = BatchReader(store.path)
+    try:
+        proba = model.predict(dataset(reader, test, load_scaling(run, task), batch_size=batch_size), verbose=0)
+    finally:
+        reader.close()
+    return store, test, np.asarray(proba, dtype=np.float64)
+
+
+def evaluate(run: Run, task: Task) -> dict:
+    """Write the predictions, evaluation and confusion-matrix files of one model.
+
+    Returns
+    -------
+    dict
+        The metrics.
+    """
+    store, test, proba = predict(run, task)
+    names = task.classes
+    y_pred = proba.argmax(axis=1)
+    base = [i.split("#")[0] for i in test.ids]
+    info = store.index.set_index("sample_id").loc[base].reset_index()
+    table = pd.DataFrame({"sample_id": test.ids})
+    if "digit" in info.columns:
+        table["digit"] = info["digit"].to_numpy()
+    table["participant"] = info["speaker"].to_numpy()
+    table["sex"] = info["sex"].to_numpy()
+    table["repetition"] = info["repetition"].to_numpy()
+    for col in ("emotion", "intensity", "statement"):
+        if col in info.columns and col != task.label:
+            table[col] = info[col].to_numpy()
+    table["actual"] = [names[i] for i in test.y]
+    table["predicted"] = [names[i] for i in y_pred]
+    table["correct"] = test.y == y_pred
+    for k, name in enumerate(names):
+        table[f"p_{name}"] = proba[:, k]
+    scores = metrics(test.y, y_pred, proba, n_classes=len(names))
+    write_text_atomic(run.predictions_path(task), table.to_csv(index=False))
+    write_text_atomic(run.evaluation_path(task), pd.DataFrame([{"model": task.name, "test_samples": len(test),
+                                                                 **scores}]).to_csv(index=False))
+    write_text_atomic(run.confusion_path(task), confusion(test.y, y_pred, names).to_csv())
+    EventLog(run.dir)("evaluate_done", task=task.name, **scores)
+    return scores
+
+
+def summarize(run: Run, label: str, model: str, folds: list) -> dict[str, pd.DataFrame]:
+    """Mean and standard deviation of the metrics over ``folds``, the mean confusion matrix
+    and its row-percentage version; written to the per-label mean files."""
+    rows, mats = [], []
+    for fold in folds:
+        task = Task(label, fold, model)
+        path = run.evaluation_path(task)
+        if not path.is_file():
+            raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label {label} --fold {fold}')")
+        rows.append(pd.read_csv(path).assign(fold=fold))
+        mats.append(pd.read_csv(run.confusion_path(task), index_col=0))
+    table = pd.concat(rows, ignore_index=True)
+    cols = [c for c in METRICS if c in table.columns]
+    spread = table[cols].std(ddof=1) if len(table) > 1 else pd.Series(np.nan, index=cols)
+    summary = pd.DataFrame([table[cols].mean(), spread],
+                           index=pd.Index(["mean", "std"], name="statistic"))
+    summary.insert(0, "folds", len(table))
+    mean_mat = sum(m.to_numpy(dtype=float) for m in mats) / len(mats)
+    names = list(mats[0].index)
+    mean_df = pd.DataFrame(mean_mat, index=pd.Index(names, name="actual"), columns=pd.Index(names, name="predicted"))
+    sums = mean_mat.sum(axis=1, keepdims=True)
+    pct = pd.DataFrame(100 * mean_mat / np.where(sums > 0, sums, 1), index=mean_df.index, columns=mean_df.columns)
+    paths = run.mean_paths(label, model)
+    write_text_atomic(paths["evaluation"], summary.to_csv())
+    write_text_atomic(paths["confusion"], mean_df.to_csv())
+    write_text_atomic(paths["confusion_percent"], pct.round(2).to_csv())
+    EventLog(run.dir)("summary_done", label=label, model=model, folds=json.dumps([str(f) for f in folds]))
+    return {"evaluation": summary, "confusion": mean_df, "confusion_percent": pct, "folds": table}

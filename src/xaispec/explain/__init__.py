@@ -1,0 +1,12 @@
+"""Explanation methods for spectrogram and feature classifiers, one algorithm per module.
+
+Every method is an :class:`~xaispec.explain.base.Explainer` returning an
+:class:`~xaispec.explain.base.Explanation`; :data:`METHODS` maps names to classes and
+:func:`get_explainer` builds one by name. Importing this package does not import
+TensorFlow, lime or shap: the methods import them when they compute.
+"""
+from . import (gradcam, gradcampp, integrated_gradients, lime_image, occlusion, saliency,  # noqa: F401 (registration)
+               shap_deep, shap_gradient, shap_kernel, shap_partition, shap_permutation, smoothgrad)
+from .base import METHODS, Explainer, Explanation, get_explainer
+
+__all__ = ["METHODS", "Explainer", "Explanation", "get_explainer"]

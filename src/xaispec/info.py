@@ -1,0 +1,80 @@
+"""Input information: which samples a model got wrong or right, who is in a test fold,
+and the sex of participants. Library functions for notebooks; ``xaispec info`` prints them."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .data.splits import load_split
+from .errors import DataError, ParameterError
+from .runs import Run, Task
+
+
+def predictions(run: Run, task: Task, *, which: str = "wrong", first: int | None = None) -> pd.DataFrame:
+    """The test predictions of ``task``'s model: ``wrong``, ``correct`` or ``all``, optionally the first N.
+
+    Raises
+    ------
+    DataError
+        The model has not been evaluated yet (names the command).
+    """
+    if which not in ("wrong", "correct", "all"):
+        raise ParameterError(f"which={which!r} is not one of ['wrong', 'correct', 'all']")
+    path = run.predictions_path(task)
+    if not path.is_file():
+        raise DataError(f"{path}: predictions not found (run 'xaispec evaluate {run.processed.name} "
+                        f"--label {task.label} --fold {task.fold}')")
+    table = pd.read_csv(path, dtype={"participant": str})
+    if which != "all":
+        table = table[table["correct"] == (which == "correct")]
+    if first is not None:
+        if first < 1:
+            raise ParameterError(f"first={first} must be at least 1")
+        table = table.head(first)
+    return table.reset_index(drop=True)
+
+
+def _speaker_sex(run: Run, representation: str = "alexnet") -> pd.Series:
+    from .data.store import Store
+
+    path = run.store(representation)
+    if not path.is_file():
+        candidates = sorted(run.processed.glob("*.h5"))
+        if not candidates:
+            raise DataError(f"{path}: store not found (create it with 'xaispec data prepare {run.processed.name}')")
+        path = candidates[0]
+    index = Store(path).index
+    return index.drop_duplicates("speaker").set_index("speaker")["sex"].sort_index()
+
+
+def test_participants(run: Run, task: Task) -> pd.DataFrame:
+    """Participants in the test part of ``task``'s fold, with their sex and sample count."""
+    ids = load_split(run.dir, task.label, task.fold, "test")
+    from .data.store import Store
+
+    index = Store(run.store(task.representation)).index.set_index("sample_id")
+    base = [i.split("#")[0] for i in ids]
+    table = index.loc[base].groupby(["speaker", "sex"]).size().rename("samples").reset_index()
+    return table.rename(columns={"speaker": "participant"}).sort_values("participant").reset_index(drop=True)
+
+
+def participant_sex(run: Run, participants=None) -> pd.DataFrame:
+    """Sex of the given participants (ids like ``12`` or ``"12"``; all when None).
+
+    Raises
+    ------
+    ParameterError
+        A participant that is not in the corpus (the valid ids are listed).
+    """
+    sex = _speaker_sex(run)
+    if participants is None:
+        wanted = list(sex.index)
+    else:
+        wanted = []
+        for p in participants:
+            text = str(p)
+            if text not in sex.index and text.isdigit() and f"{int(text):02d}" in sex.index:
+                text = f"{int(text):02d}"
+            if text not in sex.index:
+                raise ParameterError(f"participant {p!r} is not in the corpus; valid: {', '.join(sex.index)}")
+            wanted.append(text)
+    return pd.DataFrame({"participant": wanted, "sex": [sex[w] for w in wanted]})

@@ -1,0 +1,108 @@
+"""Model builders: the studies' networks, layer for layer.
+
+Each builder imports Keras when called, so importing this module stays light.
+"""
+from __future__ import annotations
+
+from .errors import ParameterError
+
+#: model name -> (representation it reads, input shape)
+MODELS = {
+    "alexnet": ("alexnet", (227, 227, 1)),
+    "cnn1d": ("mel128", (128, 1)),
+    "cnn2d": ("mel2d", (40, 108, 1)),
+}
+#: file-name prefix of each model's artifacts (the studies' names)
+PREFIX = {"alexnet": "AlexNet", "cnn1d": "CNN1D", "cnn2d": "CNN2D"}
+
+
+def alexnet(n_classes: int, *, input_shape=(227, 227, 1), study_sigmoid: bool = False):
+    """The AudioMNIST study's AlexNet variant.
+
+    Conv 96@11x11/4, BN, MaxPool 3/2; Conv 256@5x5, BN, MaxPool; Conv 384@3x3, BN;
+    Conv 384@3x3, BN; Conv 256@3x3, BN, MaxPool; Dense 1024, Dropout 0.5; Dense 1024,
+    Dropout 0.5; Dense ``n_classes``.
+
+    Parameters
+    ----------
+    n_classes : int
+    input_shape : tuple, default (227, 227, 1)
+    study_sigmoid : bool
+        Use the study's sigmoid output (it paired sigmoid with sparse categorical
+        cross-entropy for the 2-class sex task, which is a flaw). Default: softmax.
+    """
+    import keras
+    from keras import layers
+
+    if n_classes < 2:
+        raise ParameterError(f"n_classes={n_classes} must be at least 2")
+    return keras.Sequential([
+        keras.Input(input_shape),
+        layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1"),
+        layers.BatchNormalization(), layers.MaxPooling2D(3, 2),
+        layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2"),
+        layers.BatchNormalization(), layers.MaxPooling2D(3, 2),
+        layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3"),
+        layers.BatchNormalization(),
+        layers.Conv2D(384, 3, padding="same", activation="relu", name="conv4"),
+        layers.BatchNormalization(),
+        layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5"),
+        layers.BatchNormalization(), layers.MaxPooling2D(3, 2),
+        layers.Flatten(),
+        layers.Dense(1024, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(1024, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="sigmoid" if study_sigmoid else "softmax", name="output",
+                     dtype="float32"),  # float32 outputs under mixed precision
+    ], name="AlexNet")
+
+
+def cnn1d(n_classes: int = 8, *, input_shape=(128, 1)):
+    """The emotion study's 1D CNN on the 128 mean mel-band features."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(input_shape),
+        layers.Conv1D(256, 5, padding="same", activation="relu"),
+        layers.MaxPooling1D(5, strides=2, padding="same"),
+        layers.Conv1D(256, 5, padding="same", activation="relu"),
+        layers.MaxPooling1D(5, strides=2, padding="same"),
+        layers.Conv1D(128, 5, padding="same", activation="relu"),
+        layers.MaxPooling1D(5, strides=2, padding="same"),
+        layers.Dropout(0.2),
+        layers.Conv1D(64, 5, padding="same", activation="relu", name="conv_last"),
+        layers.MaxPooling1D(5, strides=2, padding="same"),
+        layers.Flatten(),
+        layers.Dense(32, activation="relu"), layers.Dropout(0.3),
+        layers.Dense(n_classes, activation="softmax", name="output", dtype="float32"),
+    ], name="CNN1D")
+
+
+def cnn2d(n_classes: int = 8, *, input_shape=(40, 108, 1)):
+    """A small CNN on log-mel images, so image explainers apply to emotions too."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(input_shape),
+        layers.Conv2D(32, 3, padding="same", activation="relu"), layers.BatchNormalization(),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu"), layers.BatchNormalization(),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_last"),
+        layers.BatchNormalization(),
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.3),
+        layers.Dense(n_classes, activation="softmax", name="output", dtype="float32"),
+    ], name="CNN2D")
+
+
+_BUILDERS = {"alexnet": alexnet, "cnn1d": cnn1d, "cnn2d": cnn2d}
+
+
+def build(name: str, n_classes: int, *, input_shape=None, **options):
+    """Build model ``name`` (``alexnet``, ``cnn1d``, ``cnn2d``) for ``n_classes``."""
+    if name not in _BUILDERS:
+        raise ParameterError(f"model={name!r} is not one of {sorted(_BUILDERS)}")
+    shape = tuple(input_shape) if input_shape is not None else MODELS[name][1]
+    return _BUILDERS[name](n_classes, input_shape=shape, **options)

@@ -1,0 +1,172 @@
+"""A run folder and the tasks trained in it: where every artifact lives, under the studies' names.
+
+A run belongs to one corpus; its folder (default ``data/runs/<corpus>``) holds::
+
+    splits/       AlexNet_{label}_{fold}_{train|validate|test}.txt (CNN_emotion_... for emotions)
+    models/       AlexNet_{label}_{fold}.keras, CNN1D_emotion_{fold}.keras, CNN2D_emotion_{fold}.keras
+    history/      the same names, .json and .csv
+    predictions/  predictions_{label}_{fold}.csv (AlexNet), predictions_CNN1D_emotion_{fold}.csv, ...
+    evaluation/   evaluation_..., confusionMatrix_... (+ _mean and _mean_percent per label)
+    plots/loss/   Loss_{label}_{fold}.png; plots/accuracy/ Accuracy_{label}_{fold}.png
+    events.log
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, ParameterError
+from .models import MODELS, PREFIX
+
+EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+#: label -> models that can learn it (the first is the default)
+LABEL_MODELS = {"digit": ("alexnet",), "gender": ("alexnet",), "emotion": ("cnn1d", "cnn2d", "alexnet")}
+
+
+def classes(label: str) -> list[str]:
+    """Class names of ``label``, in the order of the model outputs."""
+    if label == "digit":
+        return [str(d) for d in range(10)]
+    if label == "gender":
+        return ["male", "female"]  # the study's label: 0 male, 1 female
+    if label == "emotion":
+        return list(EMOTION_CLASSES)
+    raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
+
+
+def targets(label: str, index: pd.DataFrame) -> np.ndarray:
+    """Class numbers of the samples in ``index`` for ``label``, shape (n,), int64.
+
+    Raises
+    ------
+    DataError
+        A sample has no valid class (e.g. unknown sex for the gender task).
+    """
+    names = classes(label)
+    column = {"digit": "digit", "gender": "sex", "emotion": "emotion"}[label]
+    if column not in index.columns:
+        raise DataError(f"the store has no {column!r} column: it cannot be used for label {label!r}")
+    values = index[column].astype(str)
+    lookup = {name: i for i, name in enumerate(names)}
+    bad = sorted(set(values) - set(lookup))
+    if bad:
+        raise DataError(f"label {label!r}: values {bad[:5]} of column {column!r} are not classes {names}")
+    return values.map(lookup).to_numpy(dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One model to train: ``label``, ``fold`` (an int, or ``"random"`` for the emotion
+    study's leaky split) and ``model`` (``alexnet``, ``cnn1d``, ``cnn2d``)."""
+
+    label: str
+    fold: int | str
+    model: str = "alexnet"
+
+    @property
+    def representation(self) -> str:
+        return MODELS[self.model][0]
+
+    @property
+    def name(self) -> str:
+        """Model and history file stem, e.g. ``AlexNet_digit_0``."""
+        return f"{PREFIX[self.model]}_{self.label}_{self.fold}"
+
+    @property
+    def short(self) -> str:
+        """Result file suffix: the study's ``{label}_{fold}`` for AlexNet, else the full name."""
+        return f"{self.label}_{self.fold}" if self.model == "alexnet" else self.name
+
+    @property
+    def classes(self) -> list[str]:
+        return classes(self.label)
+
+
+class Run:
+    """The artifacts of one corpus's run.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run folder.
+    processed : path-like
+        The corpus's folder of stores (``data/processed/<corpus>``).
+    mode : {"exact", "fast"}
+        Which AlexNet store to read.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, processed: str | os.PathLike, *, mode: str = "exact"):
+        self.dir = Path(run_dir)
+        self.processed = Path(processed)
+        self.mode = mode
+
+    def store(self, representation: str) -> Path:
+        from .data.prepare import store_name
+
+        mode = self.mode if representation == "alexnet" else "exact"
+        return self.processed / store_name(representation, mode)
+
+    def model_path(self, task: Task) -> Path:
+        return self.dir / "models" / f"{task.name}.keras"
+
+    def history_path(self, task: Task, ext: str = "json") -> Path:
+        return self.dir / "history" / f"{task.name}.{ext}"
+
+    def checkpoint_dir(self, task: Task) -> Path:
+        return self.dir / "checkpoints" / task.name
+
+    def predictions_path(self, task: Task) -> Path:
+        return self.dir / "predictions" / f"predictions_{task.short}.csv"
+
+    def evaluation_path(self, task: Task) -> Path:
+        return self.dir / "evaluation" / f"evaluation_{task.short}.csv"
+
+    def confusion_path(self, task: Task, suffix: str = "") -> Path:
+        return self.dir / "evaluation" / f"confusionMatrix_{task.short}{suffix}.csv"
+
+    def mean_paths(self, label: str, model: str) -> dict[str, Path]:
+        """The per-label mean files: evaluation, confusion matrix and its percentage version."""
+        stem = label if model == "alexnet" else f"{PREFIX[model]}_{label}"
+        ev = self.dir / "evaluation"
+        return {"evaluation": ev / f"evaluation_{stem}_mean.csv",
+                "confusion": ev / f"confusionMatrix_{stem}_mean.csv",
+                "confusion_percent": ev / f"confusionMatrix_{stem}_mean_percent.csv"}
+
+    def plot_path(self, task: Task, kind: str) -> Path:
+        name = {"loss": "Loss", "accuracy": "Accuracy"}[kind]
+        return self.dir / "plots" / kind / f"{name}_{task.short}.png"
+
+    def folds(self, label: str) -> list[int | str]:
+        """Folds that have split files for ``label`` (ints first, then ``random``)."""
+        from .data.splits import model_name
+
+        found = set()
+        pattern = re.compile(rf"^{model_name(label)}_{label}_(\w+?)_test\.txt$")
+        for path in (self.dir / "splits").glob(f"*_{label}_*_test.txt"):
+            m = pattern.match(path.name)
+            if m:
+                found.add(int(m.group(1)) if m.group(1).isdigit() else m.group(1))
+        return sorted((f for f in found if isinstance(f, int))) + sorted(f for f in found if isinstance(f, str))
+
+    def task(self, label: str, fold, model: str | None = None) -> Task:
+        """A validated :class:`Task`; errors list the valid labels, models and folds."""
+        if label not in LABEL_MODELS:
+            raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
+        model = model or LABEL_MODELS[label][0]
+        if model not in LABEL_MODELS[label]:
+            raise ParameterError(f"model={model!r} cannot learn {label!r}: use one of {list(LABEL_MODELS[label])}")
+        valid = self.folds(label)
+        if not valid:
+            raise DataError(f"{self.dir / 'splits'}: no split files for label {label!r} "
+                            f"(create them with 'xaispec data splits')")
+        fold = int(fold) if str(fold).isdigit() else str(fold)
+        if fold not in valid:
+            raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
+        if fold == "random" and model != "cnn1d":
+            raise ParameterError("the random (leaky) split is the emotion study's protocol for cnn1d only")
+        return Task(label, fold, model)

@@ -1,0 +1,486 @@
+"""Training: one model per (label, fold), seeded, checkpointed every epoch, resumable.
+
+The data come from the prepared store and the split files through a ``tf.data``
+pipeline that reads whole batches of rows from the HDF5 store (never one file per
+sample). The epoch loop is ours, not Keras callbacks, so that everything that decides
+the next epoch (weights, optimizer state, learning rate, plateau and early-stopping
+counters, data order) is saved at every epoch and a killed run resumes to the same
+final weights as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._io import sha256_file, write_json_atomic, write_text_atomic
+from .errors import DataError, ParameterError
+from .events import EventLog
+from .runs import Run, Task, targets
+
+AUG = "#noise"
+
+
+# ---------------------------------------------------------------- data
+
+@dataclass
+class Part:
+    """One split part as store references: ``refs`` (n, 2) rows of (array number, row),
+    array 0 being ``x`` and 1 ``x_augmented``; ``y`` (n,) class numbers; ``ids``."""
+
+    refs: np.ndarray
+    y: np.ndarray
+    ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def load_parts(run: Run, task: Task, store) -> dict[str, Part]:
+    """The train, validate and test parts of ``task`` as store references.
+
+    For the 1D CNN the training part also holds the noise-augmented copies (the
+    emotion study's augmentation); the random split's rows are the study's rows,
+    and its validation part is its test part, as in the study.
+    """
+    from .data.splits import load_split
+
+    y_all = targets(task.label, store.index)
+    parts = {}
+    names = ("train", "test") if task.fold == "random" else ("train", "validate", "test")
+    for name in names:
+        ids = load_split(run.dir, task.label, task.fold, name)
+        if task.model == "cnn1d" and task.fold != "random" and name == "train":
+            ids = ids + [i + AUG for i in ids]
+        base = [i[: -len(AUG)] if i.endswith(AUG) else i for i in ids]
+        if task.fold == "random" or task.model == "cnn1d":
+            array = np.array([1 if i.endswith(AUG) else 0 for i in ids], dtype=np.int64)
+        else:
+            array = np.zeros(len(ids), dtype=np.int64)
+        if array.any() and "x_augmented" not in store.arrays:
+            raise DataError(f"{store.path}: has no augmented copies; the {task.model} task needs a mel128 store")
+        rows = store.rows(base)
+        parts[name] = Part(np.stack([array, rows], axis=1), y_all[rows], ids)
+    if "validate" not in parts:
+        parts["validate"] = parts["test"]
+    for name, part in parts.items():
+        if len(part) == 0:
+            raise DataError(f"the {name} part of {task.name} is empty (check the split files in {run.dir / 'splits'})")
+    return parts
+
+
+class BatchReader:
+    """Reads batches of rows from an open store, as contiguous slices where possible."""
+
+    ARRAYS = ("x", "x_augmented")
+
+    def __init__(self, path: str | os.PathLike):
+        import h5py
+
+        self.file = h5py.File(path, "r")
+        self.datasets = [self.file[a] if a in self.file else None for a in self.ARRAYS]
+
+    def read(self, refs: np.ndarray) -> np.ndarray:
+        """Arrays of ``refs`` (n, 2), in the given order, shape (n, *row_shape), float32."""
+        ds0 = self.datasets[0]
+        out = np.empty((len(refs), *ds0.shape[1:]), dtype=np.float32)
+        for a in np.unique(refs[:, 0]):
+            sel = np.flatnonzero(refs[:, 0] == a)
+            rows = refs[sel, 1]
+            order = np.argsort(rows, kind="stable")
+            sorted_rows = rows[order]
+            block = self.datasets[a][np.unique(sorted_rows)]  # h5py needs increasing indices
+            uniq, inverse = np.unique(sorted_rows, return_inverse=True)
+            out[sel[order]] = block[inverse]
+        return out
+
+    def close(self) -> None:
+        self.file.close()
+
+
+# ---------------------------------------------------------------- scaling
+
+def fit_scaling(reader: BatchReader, part: Part, *, model: str, kind: str, max_rows: int = 4000) -> dict:
+    """Input scaling from the training part.
+
+    ``study``: AlexNet divides dB values by 255 (the study's leftover from images), the
+    1D CNN standardizes each feature (the emotion study's StandardScaler), the 2D CNN
+    standardizes with one mean and deviation. ``standardize``: one mean and deviation
+    (per feature for the 1D CNN) from up to ``max_rows`` training rows.
+    """
+    if kind not in ("study", "standardize"):
+        raise ParameterError(f"scaling={kind!r} is not one of ['study', 'standardize']")
+    if kind == "study" and model == "alexnet":
+        return {"kind": "divide", "divisor": 255.0}
+    take = part.refs if len(part) <= max_rows else part.refs[np.linspace(0, len(part) - 1, max_rows).astype(int)]
+    x = reader.read(take).astype(np.float64)
+    if model == "cnn1d":
+        std = x.std(axis=0)
+        return {"kind": "standardize", "mean": x.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+    std = float(x.std())
+    return {"kind": "standardize", "mean": float(x.mean()), "std": std if std > 0 else 1.0}
+
+
+def apply_scaling(x: np.ndarray, scaling: dict) -> np.ndarray:
+    """Scale raw store rows ``x`` (n, ...) as the model was trained; adds the channel axis."""
+    if scaling["kind"] == "divide":
+        out = x / np.float32(scaling["divisor"])
+    else:
+        out = (x - np.asarray(scaling["mean"], dtype=np.float32)) / np.asarray(scaling["std"], dtype=np.float32)
+    return out.astype(np.float32)[..., None]
+
+
+def load_scaling(run: Run, task: Task) -> dict:
+    """The scaling saved beside a trained model."""
+    path = run.model_path(task).with_suffix(".scaling.json")
+    if not path.is_file():
+        raise DataError(f"{path}: scaling not found (train the model with 'xaispec train')")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def dataset(reader: BatchReader, part: Part, scaling: dict, *, batch_size: int, seed: int | None = None):
+    """A ``tf.data.Dataset`` of (x, y) batches read from the store.
+
+    With ``seed`` the order is a permutation drawn from that seed (one per epoch);
+    without, the part's order. Batches are prefetched while the model trains.
+    """
+    import tensorflow as tf
+
+    order = np.random.default_rng(seed).permutation(len(part)) if seed is not None else np.arange(len(part))
+    row_shape = reader.datasets[0].shape[1:]
+
+    def batches():
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            yield apply_scaling(reader.read(part.refs[idx]), scaling), part.y[idx]
+
+    spec = (tf.TensorSpec((None, *row_shape, 1), tf.float32), tf.TensorSpec((None,), tf.int64))
+    n_batches = -(-len(order) // batch_size)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    # a known length lets Keras size its progress and not warn about running out of data
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
+
+
+# ---------------------------------------------------------------- training
+
+@dataclass
+class TrainResult:
+    task: Task
+    model_path: Path
+    history: pd.DataFrame
+    reused: bool = False
+    resumed_from: int = 0
+    seconds: float = 0.0
+
+
+def settings(profile, model: str) -> dict:
+    """The training settings of ``model`` in ``profile``, with the shared ones."""
+    out = dict(profile.get(f"train.{model}"))
+    out.update(scaling=profile.get("train.scaling"), mixed_precision=profile.get("train.mixed_precision"),
+               study_sigmoid=profile.get("train.study_sigmoid"), seed=profile.get("seed"))
+    return out
+
+
+def _config_hash(cfg: dict, store, run: Run, task: Task) -> str:
+    from .data.splits import split_path
+
+    h = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
+    h.update(str(store.attrs.get("config_hash", "")).encode())
+    parts = ("train", "test") if task.fold == "random" else ("train", "validate", "test")
+    for part in parts:
+        h.update(split_path(run.dir, task.label, task.fold, part).read_bytes())
+    return h.hexdigest()
+
+
+def configure_tensorflow(seed: int, mixed_precision: bool) -> str:
+    """Seed everything, make ops deterministic, set the precision policy; return the policy."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    policy = "float32"
+    if mixed_precision:
+        policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def _compile(model, task: Task, cfg: dict, learning_rate: float):
+    import keras
+
+    if task.model == "alexnet":
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate)   # the study's optimizer
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)  # the emotion study's
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class _BatchBar:
+    """A Keras callback showing a tqdm bar over the batches of one epoch."""
+
+    def __new__(cls, total: int, desc: str, disable: bool):
+        import keras
+        from tqdm.auto import tqdm
+
+        class Bar(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False, disable=disable or None)
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.bar.update(1)
+                if logs and "loss" in logs:
+                    self.bar.set_postfix(loss=f"{float(logs['loss']):.3f}")
+
+            def on_train_end(self, logs=None):
+                self.bar.close()
+
+        return Bar()
+
+
+def check_model_file(path: str | os.PathLike, *, input_shape: tuple, n_classes: int):
+    """Load a Keras model file and check it fits the task.
+
+    Raises
+    ------
+    DataError
+        Missing, unreadable or corrupt file; input shape or class count that do not match.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise DataError(f"{path}: not a readable Keras model ({reason[:200]})") from None
+    got_in = tuple(model.input_shape[1:])
+    if got_in != tuple(input_shape):
+        raise DataError(f"{path}: model input shape {got_in} does not match the data {tuple(input_shape)}")
+    got_out = model.output_shape[-1]
+    if got_out != n_classes:
+        raise DataError(f"{path}: model has {got_out} outputs but the task has {n_classes} classes")
+    return model
+
+
+def _save_model(model, path: Path) -> None:
+    """Save atomically: Keras insists on the .keras suffix, so a hidden .keras name, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_weights(model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.weights.h5")
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None = None,
+          force: bool = False, progress: bool = True, epochs: int | None = None,
+          stop_after: int | None = None) -> TrainResult:
+    """Train (or adopt) the model of ``task`` and write its model and history files.
+
+    Parameters
+    ----------
+    run : Run
+    task : Task
+    profile : xaispec.config.Profile
+        Gives epochs, batch size, learning rate, scaling, precision and seed.
+    from_model : path-like, optional
+        Use this trained Keras model instead of training (checked first).
+    force : bool
+        Train again even if an up-to-date model exists.
+    epochs : int, optional
+        Override the profile's epoch count.
+    stop_after : int, optional
+        Stop (as if killed) after this many epochs of this call, leaving the checkpoint;
+        used to test resumption.
+
+    Returns
+    -------
+    TrainResult
+    """
+    import keras
+
+    from .data.store import Store
+    from .models import MODELS, build
+
+    cfg = settings(profile, task.model)
+    if epochs is not None:
+        cfg["epochs"] = int(epochs)
+    log = EventLog(run.dir)
+    store_path = run.store(task.representation)
+    if not store_path.is_file():
+        raise DataError(f"{store_path}: store not found (create it with 'xaispec data prepare "
+                        f"{run.processed.name} -r {task.representation}')")
+    store = Store(store_path)
+    chash = _config_hash(cfg, store, run, task)
+    model_path = run.model_path(task)
+    sidecar = model_path.with_suffix(".json")
+    if model_path.is_file() and sidecar.is_file() and not force and from_model is None:
+        info = json.loads(sidecar.read_text(encoding="utf-8"))
+        if info.get("config_hash") == chash:
+            log("train_reused", task=task.name)
+            history = pd.read_csv(run.history_path(task, "csv")) if run.history_path(task, "csv").is_file() \
+                else pd.DataFrame()
+            return TrainResult(task, model_path, history, reused=True)
+
+    t0 = time.time()
+    policy = configure_tensorflow(cfg["seed"], cfg["mixed_precision"])
+    reader = BatchReader(store_path)
+    try:
+        parts = load_parts(run, task, store)
+        scaling = fit_scaling(reader, parts["train"], model=task.model, kind=cfg["scaling"])
+        input_shape = (*store.shape[1:], 1)
+        n_classes = len(task.classes)
+        write_json_atomic(model_path.with_suffix(".scaling.json"), scaling)
+
+        if from_model is not None:
+            model = check_model_file(from_model, input_shape=input_shape, n_classes=n_classes)
+            _save_model(model, model_path)
+            history = pd.DataFrame()
+            log("train_from_model", task=task.name, source=str(from_model))
+            _write_sidecar(sidecar, chash, cfg, policy, task, 0, time.time() - t0, from_model=str(from_model),
+                           n_train=len(parts["train"]))
+            return TrainResult(task, model_path, history, seconds=time.time() - t0)
+
+        ckpt = run.checkpoint_dir(task)
+        state_path = ckpt / "state.json"
+        state = json.loads(state_path.read_text()) if state_path.is_file() else None
+        if state and state.get("config_hash") == chash and (ckpt / "model.keras").is_file():
+            model = keras.saving.load_model(ckpt / "model.keras")
+            start = state["epoch"] + 1
+            log("train_resumed", task=task.name, from_epoch=start)
+        else:
+            shutil.rmtree(ckpt, ignore_errors=True)
+            options = {"study_sigmoid": True} if task.model == "alexnet" and cfg["study_sigmoid"] else {}
+            model = _compile(build(task.model, n_classes, input_shape=input_shape, **options), task, cfg,
+                             cfg["learning_rate"])
+            state = {"config_hash": chash, "epoch": -1, "history": [], "lr": cfg["learning_rate"],
+                     "plateau": {"best": None, "wait": 0}, "early": {"best": None, "wait": 0, "epoch": -1},
+                     "stopped": False}
+            start = 0
+        log("train_start", task=task.name, epochs=cfg["epochs"], start=start, train=len(parts["train"]),
+            validate=len(parts["validate"]), policy=policy, store=str(store_path))
+        resumed_from = start
+        uses_callbacks = task.model != "alexnet"
+        val_ds = dataset(reader, parts["validate"], scaling, batch_size=cfg["batch_size"])
+        done = 0
+        for epoch in range(start, cfg["epochs"]):
+            if state["stopped"]:
+                break
+            model.optimizer.learning_rate.assign(state["lr"])
+            train_ds = dataset(reader, parts["train"], scaling, batch_size=cfg["batch_size"],
+                               seed=_epoch_seed(cfg["seed"], epoch))
+            steps = -(-len(parts["train"]) // cfg["batch_size"])
+            bar = _BatchBar(steps, f"{task.name} epoch {epoch + 1}/{cfg['epochs']}", not progress)
+            fit = model.fit(train_ds, epochs=1, verbose=0, callbacks=[bar], shuffle=False)
+            val = model.evaluate(val_ds, verbose=0, return_dict=True)
+            row = {"epoch": epoch, "loss": float(fit.history["loss"][0]),
+                   "accuracy": float(fit.history["accuracy"][0]), "val_loss": float(val["loss"]),
+                   "val_accuracy": float(val["accuracy"]), "lr": float(state["lr"])}
+            state["history"].append(row)
+            if uses_callbacks:
+                _plateau_and_early_stopping(state, row, cfg, model, ckpt)
+            state["epoch"] = epoch
+            _checkpoint(model, state, ckpt)
+            log("epoch_end", task=task.name, **row)
+            if progress:
+                print(f"{task.name} epoch {epoch + 1}/{cfg['epochs']}: loss {row['loss']:.4f} "
+                      f"acc {row['accuracy']:.3f} val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.3f}",
+                      flush=True)
+            done += 1
+            if stop_after is not None and done >= stop_after and epoch + 1 < cfg["epochs"]:
+                log("train_interrupted", task=task.name, epoch=epoch)
+                return TrainResult(task, ckpt / "model.keras", pd.DataFrame(state["history"]),
+                                   resumed_from=resumed_from, seconds=time.time() - t0)
+        if uses_callbacks and state["early"]["epoch"] >= 0 and (ckpt / "best.weights.h5").is_file():
+            model.load_weights(ckpt / "best.weights.h5")  # restore_best_weights, as the study
+        history = pd.DataFrame(state["history"])
+        _save_model(model, model_path)
+        write_json_atomic(run.history_path(task, "json"), {"task": task.name, "history": state["history"],
+                                                           "stopped_early": state["stopped"],
+                                                           "best_epoch": state["early"]["epoch"]})
+        write_text_atomic(run.history_path(task, "csv"), history.to_csv(index=False))
+        _write_sidecar(sidecar, chash, cfg, policy, task, len(history), time.time() - t0,
+                       n_train=len(parts["train"]))
+        shutil.rmtree(ckpt, ignore_errors=True)
+        if ckpt.parent.is_dir() and not any(ckpt.parent.iterdir()):
+            ckpt.parent.rmdir()
+        log("train_done", task=task.name, epochs=len(history), seconds=round(time.time() - t0, 1))
+    finally:
+        reader.close()
+    _plot_history(run, task, history)
+    return TrainResult(task, model_path, history, resumed_from=resumed_from, seconds=time.time() - t0)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """The data order of an epoch depends on the seed and the epoch only (not on resumption)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _plateau_and_early_stopping(state: dict, row: dict, cfg: dict, model, ckpt: Path) -> None:
+    """ReduceLROnPlateau(loss, factor, patience) and EarlyStopping(val_loss, patience,
+    restore best) as the emotion study configured them, with their state kept in ``state``."""
+    plateau = state["plateau"]
+    if plateau["best"] is None or row["loss"] < plateau["best"] - 1e-4:
+        plateau["best"], plateau["wait"] = row["loss"], 0
+    else:
+        plateau["wait"] += 1
+        if plateau["wait"] >= cfg["plateau_patience"]:
+            state["lr"] = state["lr"] * cfg["plateau_factor"]
+            plateau["wait"] = 0
+    early = state["early"]
+    if early["best"] is None or row["val_loss"] < early["best"]:
+        early["best"], early["wait"], early["epoch"] = row["val_loss"], 0, row["epoch"]
+        _save_weights(model, ckpt / "best.weights.h5")
+    else:
+        early["wait"] += 1
+        if early["wait"] >= cfg["early_stopping_patience"]:
+            state["stopped"] = True
+
+
+def _checkpoint(model, state: dict, ckpt: Path) -> None:
+    """Save the model (with optimizer state) and then the loop state, each atomically."""
+    ckpt.mkdir(parents=True, exist_ok=True)
+    _save_model(model, ckpt / "model.keras")
+    write_json_atomic(ckpt / "state.json", state)
+
+
+def _write_sidecar(path: Path, chash: str, cfg: dict, policy: str, task: Task, epochs: int, seconds: float,
+                   **extra) -> None:
+    from .provenance import record
+
+    write_json_atomic(path, {"task": task.name, "label": task.label, "fold": task.fold, "model": task.model,
+                             "config_hash": chash, "settings": cfg, "precision_policy": policy,
+                             "epochs_trained": epochs, "seconds": round(seconds, 1),
+                             "model_sha256": sha256_file(path.with_suffix(".keras")),
+                             "provenance": record(), **extra})
+
+
+def _plot_history(run: Run, task: Task, history: pd.DataFrame) -> None:
+    from . import plots_training
+
+    if history.empty:
+        return
+    for kind in ("loss", "accuracy"):
+        plots_training.curve(history, kind, title=f"{task.name}: {kind}", path=run.plot_path(task, kind))
