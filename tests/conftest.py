@@ -66,3 +66,35 @@ def audiomnist_like(root: Path, participants=(1, 2, 12), digits=range(2), reps=r
                           tone(seconds, sr, freq=150 + 40 * d + p, seed=p * 1000 + d * 10 + r), sr)
     (root / "data" / "audioMNIST_meta.txt").write_text(json.dumps(meta))
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_corpora(tmp_path_factory):
+    """The smoke-size synthetic corpora, prepared (all representations) with split files.
+
+    Returns the project root (use it as XAISPEC_ROOT); built once per test session.
+    """
+    from xaispec.config import Paths, load_profile
+    from xaispec.data import synth
+    from xaispec.data.corpora import index_corpus
+    from xaispec.data.prepare import prepare
+    from xaispec.data.splits import write_splits
+
+    root = tmp_path_factory.mktemp("smoke")
+    paths = Paths(root)
+    profile = load_profile("smoke")
+    digits = profile.get("synthetic.digits")
+    emotions = profile.get("synthetic.emotions")
+    synth.synthesize_digits(paths.corpus("synthetic-digits"), participants=digits["participants"],
+                            repetitions=digits["repetitions"], sample_rate=digits["sample_rate"], progress=False)
+    synth.synthesize_emotions(paths.corpus("synthetic-emotions"), actors=emotions["actors"],
+                              repetitions=emotions["repetitions"], sample_rate=emotions["sample_rate"],
+                              progress=False)
+    for corpus, reps, labels in (("synthetic-digits", ["alexnet"], ["digit", "gender"]),
+                                 ("synthetic-emotions", ["alexnet", "mel128", "mel2d"], ["emotion", "gender"])):
+        for rep in reps:
+            prepare(corpus, paths.corpus(corpus), out_dir=paths.processed / corpus, representation=rep,
+                    progress=False)
+        table, _ = index_corpus(corpus, paths.corpus(corpus))
+        write_splits(table, paths.run(corpus), labels=labels, n_folds=profile.get("splits.n_folds"))
+    return root

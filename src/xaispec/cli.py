@@ -318,6 +318,11 @@ def evaluate_cmd(
     if numbered:
         summary = summarize(run, label, task.model, numbered)
         typer.echo(f"mean over folds {numbered}: accuracy {summary['evaluation'].loc['mean', 'accuracy']:.3f}")
+    if label == "emotion" and task.model == "cnn1d" and "random" in done and numbered:
+        from .evaluate import compare_protocols
+
+        table = compare_protocols(run, numbered)
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 @info_app.command("predictions")

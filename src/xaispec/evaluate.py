@@ -116,9 +116,52 @@ def evaluate(run: Run, task: Task) -> dict:
     write_text_atomic(run.predictions_path(task), table.to_csv(index=False))
     write_text_atomic(run.evaluation_path(task), pd.DataFrame([{"model": task.name, "test_samples": len(test),
                                                                  **scores}]).to_csv(index=False))
-    write_text_atomic(run.confusion_path(task), confusion(test.y, y_pred, names).to_csv())
+    matrix = confusion(test.y, y_pred, names)
+    write_text_atomic(run.confusion_path(task), matrix.to_csv())
+    write_text_atomic(run.report_path(task), classification_report(test.y, y_pred, names).to_csv())
+    from . import plots_training
+
+    plots_training.confusion(matrix, title=f"{task.name}: confusion matrix", path=run.plot_path(task, "confusion"))
     EventLog(run.dir)("evaluate_done", task=task.name, **scores)
     return scores
+
+
+def classification_report(y_true, y_pred, names: list[str]) -> pd.DataFrame:
+    """Per-class precision, recall, F1 and support, plus averages (sklearn's report as a table)."""
+    from sklearn.metrics import classification_report as report
+
+    table = pd.DataFrame(report(y_true, y_pred, labels=list(range(len(names))), target_names=names,
+                                output_dict=True, zero_division=0)).T
+    table.index.name = "class"
+    return table
+
+
+def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
+    """The emotion study's random split of augmented rows against actor-disjoint folds.
+
+    Returns a table with the accuracy and macro F1 of each protocol and their gap: how much
+    of the random split's score is owed to copies of the same recording on both sides.
+    """
+    rows = []
+    for name, fs in (("random 75/25 split of augmented rows (the study's, leaky)", ["random"]),
+                     ("actor-disjoint folds", [f for f in folds if f != "random"])):
+        scores = []
+        for fold in fs:
+            path = run.evaluation_path(Task("emotion", fold, "cnn1d"))
+            if not path.is_file():
+                raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label emotion --fold {fold}')")
+            scores.append(pd.read_csv(path).iloc[0])
+        frame = pd.DataFrame(scores)
+        rows.append({"protocol": name, "folds": len(fs), "accuracy": frame["accuracy"].mean(),
+                     "balanced_accuracy": frame["balanced_accuracy"].mean(),
+                     "f1_weighted": frame["f1_weighted"].mean()})
+    table = pd.DataFrame(rows)
+    gap = table.iloc[0][["accuracy", "balanced_accuracy", "f1_weighted"]] - \
+        table.iloc[1][["accuracy", "balanced_accuracy", "f1_weighted"]]
+    table = pd.concat([table, pd.DataFrame([{"protocol": "gap: the cost of the leakage", "folds": None, **gap}])],
+                      ignore_index=True)
+    write_text_atomic(run.dir / "evaluation" / "emotion_protocols.csv", table.to_csv(index=False))
+    return table
 
 
 def summarize(run: Run, label: str, model: str, folds: list) -> dict[str, pd.DataFrame]:

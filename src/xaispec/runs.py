@@ -7,7 +7,7 @@ A run belongs to one corpus; its folder (default ``data/runs/<corpus>``) holds::
     history/      the same names, .json and .csv
     predictions/  predictions_{label}_{fold}.csv (AlexNet), predictions_CNN1D_emotion_{fold}.csv, ...
     evaluation/   evaluation_..., confusionMatrix_... (+ _mean and _mean_percent per label)
-    plots/loss/   Loss_{label}_{fold}.png; plots/accuracy/ Accuracy_{label}_{fold}.png
+    plots/loss/   Loss_{label}_{fold}.png; plots/accuracy/ Accuracy_...; plots/confusion/ Confusion_...
     events.log
 """
 from __future__ import annotations
@@ -129,6 +129,9 @@ class Run:
     def confusion_path(self, task: Task, suffix: str = "") -> Path:
         return self.dir / "evaluation" / f"confusionMatrix_{task.short}{suffix}.csv"
 
+    def report_path(self, task: Task) -> Path:
+        return self.dir / "evaluation" / f"classificationReport_{task.short}.csv"
+
     def mean_paths(self, label: str, model: str) -> dict[str, Path]:
         """The per-label mean files: evaluation, confusion matrix and its percentage version."""
         stem = label if model == "alexnet" else f"{PREFIX[model]}_{label}"
@@ -138,7 +141,7 @@ class Run:
                 "confusion_percent": ev / f"confusionMatrix_{stem}_mean_percent.csv"}
 
     def plot_path(self, task: Task, kind: str) -> Path:
-        name = {"loss": "Loss", "accuracy": "Accuracy"}[kind]
+        name = {"loss": "Loss", "accuracy": "Accuracy", "confusion": "Confusion"}[kind]
         return self.dir / "plots" / kind / f"{name}_{task.short}.png"
 
     def folds(self, label: str) -> list[int | str]:

@@ -389,6 +389,7 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
             if state["stopped"]:
                 break
             model.optimizer.learning_rate.assign(state["lr"])
+            _seed_dropout(model, cfg["seed"], epoch)
             train_ds = dataset(reader, parts["train"], scaling, batch_size=cfg["batch_size"],
                                seed=_epoch_seed(cfg["seed"], epoch))
             steps = -(-len(parts["train"]) // cfg["batch_size"])
@@ -436,6 +437,15 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
 def _epoch_seed(seed: int, epoch: int) -> int:
     """The data order of an epoch depends on the seed and the epoch only (not on resumption)."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _seed_dropout(model, seed: int, epoch: int) -> None:
+    """Set every random layer's seed state from (seed, epoch, layer): Keras does not save it
+    with the model, and a resumed run must draw the same dropout masks as an uninterrupted one."""
+    for k, layer in enumerate(model.layers):
+        for j, generator in enumerate(getattr(layer, "_seed_generators", [])):
+            value = np.random.SeedSequence([seed, epoch, k, j]).generate_state(1)[0] % (2 ** 31)
+            generator.state.assign(np.array([value, 0], dtype=generator.state.dtype))
 
 
 def _plateau_and_early_stopping(state: dict, row: dict, cfg: dict, model, ckpt: Path) -> None:

@@ -1,0 +1,244 @@
+"""Training and evaluation: every artifact per label, consistent files, hand-checked metrics,
+resumption to identical weights, trained models used in place of training, bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from xaispec.cli import app
+from xaispec.config import Paths, load_profile
+from xaispec.errors import DataError, ParameterError
+from xaispec.evaluate import metrics, summarize
+from xaispec.runs import Run, Task
+
+
+def cli(*args, code=0):
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    assert res.exit_code == code, res.output + repr(res.exception)
+    return res.output
+
+
+@pytest.fixture()
+def project(smoke_corpora, tmp_path, monkeypatch):
+    """A fresh project per test: the shared smoke corpora and stores, a copy of the split files."""
+    for sub in ("raw", "processed"):
+        (tmp_path / "data").mkdir(exist_ok=True)
+        (tmp_path / "data" / sub).symlink_to(smoke_corpora / "data" / sub)
+    for corpus in ("synthetic-digits", "synthetic-emotions"):
+        shutil.copytree(smoke_corpora / "data/runs" / corpus / "splits", tmp_path / "data/runs" / corpus / "splits")
+    monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def weights(path):
+    import keras
+
+    return keras.saving.load_model(path, compile=False).get_weights()
+
+
+def test_digit_and_gender_artifacts(project):
+    run = project / "data/runs/synthetic-digits"
+    for label in ("digit", "gender"):
+        cli("train", "synthetic-digits", "--label", label, "--fold", 0, "--profile", "smoke")
+        cli("evaluate", "synthetic-digits", "--label", label, "--profile", "smoke")
+        test_ids = (run / f"splits/AlexNet_{label}_0_test.txt").read_text().split()
+        for rel in (f"models/AlexNet_{label}_0.keras", f"history/AlexNet_{label}_0.json",
+                    f"history/AlexNet_{label}_0.csv", f"plots/loss/Loss_{label}_0.png",
+                    f"plots/accuracy/Accuracy_{label}_0.png", f"plots/confusion/Confusion_{label}_0.png",
+                    f"evaluation/classificationReport_{label}_0.csv"):
+            assert (run / rel).is_file(), rel
+        pred = pd.read_csv(run / f"predictions/predictions_{label}_0.csv", dtype={"participant": str})
+        assert len(pred) == len(test_ids) and sorted(pred["sample_id"]) == sorted(test_ids)
+        assert {"digit", "participant", "repetition", "actual", "predicted"} <= set(pred.columns)
+        probs = pred.filter(like="p_").to_numpy()
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+        cm = pd.read_csv(run / f"evaluation/confusionMatrix_{label}_0.csv", index_col=0)
+        assert cm.to_numpy().sum() == len(test_ids)
+        assert np.trace(cm.to_numpy()) == (pred["actual"].astype(str) == pred["predicted"].astype(str)).sum()
+        ev = pd.read_csv(run / f"evaluation/evaluation_{label}_0.csv")
+        assert ev.loc[0, "accuracy"] == pytest.approx(np.trace(cm.to_numpy()) / len(test_ids))
+        for col in ("balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "cohen_kappa",
+                    "roc_auc_ovr_macro"):
+            assert col in ev.columns
+        mean = pd.read_csv(run / f"evaluation/evaluation_{label}_mean.csv", index_col=0)
+        assert list(mean.index) == ["mean", "std"] and mean.loc["mean", "accuracy"] == ev.loc[0, "accuracy"]
+        pct = pd.read_csv(run / f"evaluation/confusionMatrix_{label}_mean_percent.csv", index_col=0)
+        rows = pct.to_numpy().sum(axis=1)
+        assert np.allclose(rows[rows > 0], 100, atol=0.1)
+    gender = pd.read_csv(run / "predictions/predictions_gender_0.csv")
+    assert set(gender["actual"]) == {"male", "female"}  # sex as text, as the study's tables
+    sidecar = json.loads((run / "models/AlexNet_digit_0.json").read_text())
+    assert sidecar["provenance"]["git_commit"] and sidecar["settings"]["epochs"] == 1
+    # a second run reuses the trained model
+    out = cli("train", "synthetic-digits", "--label", "digit", "--fold", 0, "--profile", "smoke")
+    assert "up to date" in out
+    # input information
+    out = cli("info", "participants", "synthetic-digits", "--label", "gender", "--fold", 0, "--profile", "smoke")
+    assert [line.split()[0] for line in out.strip().splitlines()[1:]] == ["07", "23", "38", "58", "59", "60"]
+    out = cli("info", "sex", "synthetic-digits", "12", "7")
+    assert "12 female" in " ".join(out.split()) and "07   male" in out
+    wrong = cli("info", "predictions", "synthetic-digits", "--label", "digit", "--fold", 0, "--which", "wrong",
+                "--first", 3)
+    assert len(wrong.strip().splitlines()) <= 4
+
+
+def test_emotion_two_protocols_and_cnn2d(project):
+    run = project / "data/runs/synthetic-emotions"
+    for fold in ("random", "0"):
+        cli("train", "synthetic-emotions", "--label", "emotion", "--fold", fold, "--profile", "smoke")
+    cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--model", "cnn2d", "--profile", "smoke")
+    out = cli("evaluate", "synthetic-emotions", "--label", "emotion", "--profile", "smoke")
+    assert "cost of the leakage" in out
+    cli("evaluate", "synthetic-emotions", "--label", "emotion", "--model", "cnn2d", "--profile", "smoke")
+    table = pd.read_csv(run / "evaluation/emotion_protocols.csv")
+    gap = table.iloc[2]["accuracy"]
+    assert gap == pytest.approx(table.iloc[0]["accuracy"] - table.iloc[1]["accuracy"])
+    random_pred = pd.read_csv(run / "predictions/predictions_CNN1D_emotion_random.csv")
+    assert len(random_pred) == 2 * 720 // 4  # the study's 25% of the augmented rows (720 clips)
+    assert random_pred["sample_id"].str.endswith("#noise").any()
+    fold_pred = pd.read_csv(run / "predictions/predictions_CNN1D_emotion_0.csv", dtype={"participant": str})
+    train_actors = set(pd.read_csv(run / "splits/folds.csv", dtype={"speaker": str})
+                       .query("label == 'emotion' and fold == 0 and part == 'train'")["speaker"])
+    assert not set(fold_pred["participant"]) & train_actors  # actor-disjoint
+    assert (run / "models/CNN2D_emotion_0.keras").is_file()
+    assert (run / "evaluation/classificationReport_CNN2D_emotion_0.csv").is_file()
+
+
+def test_fsdd_digit(fsdd, tmp_path, monkeypatch):
+    from xaispec.data.prepare import prepare
+    from xaispec.data.splits import write_splits
+    from xaispec.data.store import Store
+    from xaispec.evaluate import evaluate
+    from xaispec.train import train
+
+    paths = Paths(tmp_path)
+    # every digit of every speaker, 6 takes each: a small real-speech corpus
+    res = prepare("fsdd", fsdd, out_dir=paths.processed / "fsdd", progress=False, limit=None)
+    store = Store(res.store)
+    small = store.index[store.index["repetition"] < 6]
+    write_splits(small, paths.run("fsdd"), labels=["digit"], n_folds=5)
+    run = Run(paths.run("fsdd"), paths.processed / "fsdd")
+    task = run.task("digit", 0)
+    train(run, task, load_profile("smoke"), progress=False)
+    scores = evaluate(run, task)
+    pred = pd.read_csv(run.predictions_path(task))
+    assert len(pred) == len((paths.run("fsdd") / "splits/AlexNet_digit_0_test.txt").read_text().split())
+    assert 0.0 <= scores["accuracy"] <= 1.0 and set(pred["actual"]) == set(range(10))
+    with pytest.raises(ParameterError, match="fold 7 does not exist.*\\[0, 1, 2, 3, 4\\]"):
+        run.task("digit", 7)
+    with pytest.raises(DataError, match="no split files for label 'gender'"):
+        run.task("gender", 0)
+
+
+def test_metrics_against_hand_computed_values():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    p = np.array([0, 1, 1, 1, 2, 0])
+    proba = np.eye(3)[p] * 0.8 + 0.1
+    m = metrics(y, p, proba, n_classes=3)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["balanced_accuracy"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    # kappa: po = 4/6, pe = sum(row_i * col_i) / 36 = (2*2 + 2*3 + 2*1) / 36 = 12/36
+    assert m["cohen_kappa"] == pytest.approx((4 / 6 - 1 / 3) / (1 - 1 / 3))
+    # weighted recall equals accuracy; weighted precision: classes predict 0 (1/2), 1 (2/3), 2 (1/1)
+    assert m["recall_weighted"] == pytest.approx(4 / 6)
+    assert m["precision_weighted"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    perfect = metrics(y, y, np.eye(3)[y], n_classes=3)
+    assert perfect["roc_auc_ovr_macro"] == 1.0 and perfect["cohen_kappa"] == 1.0
+    missing = metrics(np.array([0, 0, 1]), np.array([0, 1, 1]), np.eye(3)[[0, 1, 1]], n_classes=3)
+    assert np.isnan(missing["roc_auc_ovr_macro"])  # undefined without every class in the test set
+    binary = metrics(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]),
+                     np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]), n_classes=2)
+    assert binary["roc_auc_ovr_macro"] == pytest.approx(1.0)
+
+
+def test_summary_mean_std_and_confusion(tmp_path):
+    run = Run(tmp_path, tmp_path)
+    (tmp_path / "evaluation").mkdir()
+    for fold, acc, cm in ((0, 0.5, [[2, 2], [0, 4]]), (1, 0.9, [[4, 0], [1, 3]])):
+        task = Task("gender", fold)
+        pd.DataFrame([{"model": task.name, "test_samples": 8, "accuracy": acc}]).to_csv(run.evaluation_path(task),
+                                                                                       index=False)
+        pd.DataFrame(cm, index=["male", "female"], columns=["male", "female"]).to_csv(run.confusion_path(task))
+    out = summarize(run, "gender", "alexnet", [0, 1])
+    assert out["evaluation"].loc["mean", "accuracy"] == pytest.approx(0.7)
+    assert out["evaluation"].loc["std", "accuracy"] == pytest.approx(np.std([0.5, 0.9], ddof=1))
+    assert out["confusion"].to_numpy().tolist() == [[3, 1], [0.5, 3.5]]
+    assert out["confusion_percent"].to_numpy().tolist() == [[75, 25], [12.5, 87.5]]
+    with pytest.raises(DataError, match="evaluation_gender_2.csv: evaluation not found"):
+        summarize(run, "gender", "alexnet", [0, 2])
+
+
+@pytest.mark.parametrize("label,model,epochs,stop", [("digit", "alexnet", 2, 1), ("emotion", "cnn1d", 5, 2)])
+def test_resume_gives_the_same_weights(project, label, model, epochs, stop):
+    from xaispec.train import train
+
+    corpus = "synthetic-digits" if label == "digit" else "synthetic-emotions"
+    profile = load_profile("smoke")
+    paths = Paths.default()
+    runs = {}
+    for name in ("straight", "resumed"):
+        run_dir = project / "runs" / name
+        shutil.copytree(paths.run(corpus) / "splits", run_dir / "splits")
+        runs[name] = Run(run_dir, paths.processed / corpus)
+    task = runs["straight"].task(label, 0, model)
+    train(runs["straight"], task, profile, epochs=epochs, progress=False)
+    first = train(runs["resumed"], task, profile, epochs=epochs, progress=False, stop_after=stop)
+    assert not runs["resumed"].model_path(task).exists()  # interrupted: no final model yet
+    assert len(first.history) == stop
+    second = train(runs["resumed"], task, profile, epochs=epochs, progress=False)
+    assert second.resumed_from == stop
+    a, b = weights(runs["straight"].model_path(task)), weights(runs["resumed"].model_path(task))
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+    events = (runs["resumed"].dir / "events.log").read_text()
+    assert "train_interrupted" in events and "train_resumed" in events
+
+
+def test_trained_model_instead_of_training(project, tmp_path):
+    import keras
+
+    from xaispec.models import build
+
+    good = tmp_path / "shipped.keras"
+    build("cnn1d", 8).save(good)
+    out = cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--from-model", good,
+              "--profile", "smoke")
+    run = project / "data/runs/synthetic-emotions"
+    assert (run / "models/CNN1D_emotion_0.keras").is_file() and not (run / "history/CNN1D_emotion_0.json").exists()
+    assert all(np.array_equal(x, y) for x, y in zip(weights(good), weights(run / "models/CNN1D_emotion_0.keras")))
+    cli("evaluate", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--profile", "smoke")
+    wrong_classes = tmp_path / "four.keras"
+    build("cnn1d", 4).save(wrong_classes)
+    out = cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--from-model", wrong_classes, code=1)
+    assert "four.keras: model has 4 outputs but the task has 8 classes" in out
+    wrong_shape = tmp_path / "shape.keras"
+    build("cnn1d", 8, input_shape=(64, 1)).save(wrong_shape)
+    out = cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--from-model", wrong_shape, code=1)
+    assert "input shape (64, 1) does not match the data (128, 1)" in out
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"not a model")
+    out = cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--from-model", corrupt, code=1)
+    assert "corrupt.keras: not a readable Keras model" in out
+    del keras
+
+
+def test_bad_input_lists_valid_values(project, tmp_path):
+    out = cli("train", "synthetic-digits", "--label", "gender", "--fold", 4, code=1)
+    assert "fold 4 does not exist for label 'gender': valid folds are [0, 1, 2, 3]" in out
+    out = cli("train", "synthetic-digits", "--label", "speaker", code=1)
+    assert "label='speaker' is not one of ['digit', 'emotion', 'gender']" in out
+    out = cli("train", "synthetic-digits", "--label", "digit", "--model", "cnn1d", code=1)
+    assert "cannot learn 'digit'" in out
+    out = cli("train", "fsdd", "--label", "digit", code=1)
+    assert "xaispec data splits" in out
+    (project / "data/runs/fsdd/splits").mkdir(parents=True)
+    shutil.copy(project / "data/runs/synthetic-digits/splits/AlexNet_digit_0_test.txt",
+                project / "data/runs/fsdd/splits/AlexNet_digit_0_test.txt")
+    out = cli("train", "fsdd", "--label", "digit", code=1)
+    assert "alexnet.h5: store not found" in out and "xaispec data prepare fsdd" in out
+    out = cli("evaluate", "synthetic-digits", "--label", "digit", "--fold", 1, code=1)
+    assert "AlexNet_digit_1.keras: model not found" in out
