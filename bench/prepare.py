@@ -40,12 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, provenance_lines, verdict, write_section  # noqa: E402
+
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
 DEFAULT_WORK = Path("/tmp/xaispec-bench")  # data/bench/ is not ignored by .gitignore
 SECTION = "## Data preparation (bench/prepare.py)"
-HEADER = ("# Benchmarks\n\nBenchmarks: our code and a baseline timed side by side in one run on this "
-          "machine; medians; rerun with `python bench/<name>.py --write-results`.\n")
 TARGETS = {"exact": 1.0, "fast": 4.0, "load": 5.0}
 SETUP_VERSION = 2
 
@@ -304,22 +305,6 @@ def time_runs(fn, runs: int) -> list[float]:
 
 # ---------------------------------------------------------------- report
 
-def machine() -> dict:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model}
-
-
-def verdict(value: float, target: float) -> str:
-    return "PASS" if value >= target else "FAIL"
-
-
 def render(r: dict) -> str:
     p, L = r["prep"], r["load"]
     lines = [
@@ -375,31 +360,10 @@ def render(r: dict) -> str:
 
 
 def write_results(r: dict, table: str) -> Path:
-    from xaispec.provenance import git_commit, versions
-
-    path = PROJECT / "bench" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.is_file() else HEADER
-    v = versions()
     keep = ("python", "xaispec", "numpy", "scipy", "librosa", "soxr", "h5py", "soundfile", "pandas")
-    m = r["machine"]
-    section = "\n".join([
-        SECTION,
-        "",
-        f"Run {r['date']} on {m['nproc']} CPU(s), {m['cpu']}; git commit {git_commit(PROJECT)}.",
-        "Versions: " + ", ".join(f"{k} {v.get(k, '?')}" for k in keep) + ".",
-        "",
-        "Targets: seed-exact >= 1.0x the study's files/s, fast >= 4x, fold loading >= 5x.",
-        "",
-        table,
-        "",
-    ])
-    pattern = re.compile(r"^" + re.escape(SECTION) + r"\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    return path
+    body = "\n".join([*provenance_lines(r["date"], keep), "",
+                      "Targets: seed-exact >= 1.0x the study's files/s, fast >= 4x, fold loading >= 5x.", "", table])
+    return write_section(SECTION, body)
 
 
 # ---------------------------------------------------------------- main
