@@ -91,6 +91,36 @@ def resolve_targets(model, x: np.ndarray, targets, *, batch_size: int = 64) -> n
     return t.astype(np.int64)
 
 
+# -- graph tensors ---------------------------------------------------------------------------
+def _graph_node(model, layer):
+    """The node that calls ``layer`` in ``model``'s own graph, or None (subclassed models)."""
+    graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph in _functional
+    for nodes in getattr(graph, "_nodes_by_depth", {}).values():
+        for node in nodes:
+            if node.operation is layer:
+                return node
+    return None
+
+
+def layer_output(model, layer):
+    """The symbolic output of ``layer`` in ``model``'s graph.
+
+    ``layer.output`` is the output of the layer's *first* call: a Sequential model loaded
+    from a file is rebuilt once per added layer, so its earlier layers have several calls
+    and ``layer.output`` belongs to a stale copy of the graph. A model built from it and
+    ``model.outputs`` would compute the layer twice, and gradients between the two would
+    be None.
+    """
+    node = _graph_node(model, layer)
+    return node.outputs[0] if node is not None else layer.output
+
+
+def layer_input(model, layer):
+    """The symbolic input of ``layer`` in ``model``'s graph (see :func:`layer_output`)."""
+    node = _graph_node(model, layer)
+    return node.input_tensors[0] if node is not None else layer.input
+
+
 # -- logits ----------------------------------------------------------------------------------
 def _is_squashing(activation) -> bool:
     name = getattr(activation, "__name__", str(activation))
@@ -110,10 +140,10 @@ def logit_model(model):
 
         last = model.layers[-1]
         if isinstance(last, keras.layers.Dense) and _is_squashing(last.activation):
-            out = _linear_of(last)(last.input)
+            out = _linear_of(last)(layer_input(model, last))
         elif (isinstance(last, keras.layers.Softmax)
               or (isinstance(last, keras.layers.Activation) and _is_squashing(last.activation))):
-            out = last.input
+            out = layer_input(model, last)
         else:
             return None  # the output is already a score; stored as None, not as the model itself
         return keras.Model(model.inputs, out, name=f"{model.name}_logits")

@@ -41,7 +41,9 @@ def cam_function(model, layer_name: str, output: str = "logits", plus_plus: bool
         # a new model sharing the trained layers: [conv activations, class scores]
         layer = model.get_layer(layer_name)
         scores = _model.output_model(model, output).outputs[0]
-        grad_model = keras.Model(model.inputs, [layer.output, scores], name=f"{model.name}_gradcam")
+        # the layer's output in the model's own graph (a loaded Sequential has stale copies)
+        grad_model = keras.Model(model.inputs, [_model.layer_output(model, layer), scores],
+                                 name=f"{model.name}_gradcam")
         spatial = _model.spatial_shape(model)
         axes = list(range(1, len(spatial) + 1))
         spec = [tf.TensorSpec((None, *_model.input_shape(model)), tf.float32), tf.TensorSpec((None,), tf.int32)]

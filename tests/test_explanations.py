@@ -1,0 +1,346 @@
+"""Explaining trained models: sample selection, study file names, figures, sounds, reuse, failures.
+
+One smoke run (synthetic digits with an AlexNet digit model; synthetic emotions with a 1D CNN),
+each trained for one epoch, is built once for the module under a temporary project root.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from xaispec import explanations as ex
+from xaispec.errors import ParameterError
+
+pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """The run folders of a smoke-size digits run and emotions run, trained one epoch each."""
+    import keras
+
+    from xaispec.config import Paths, load_profile
+    from xaispec.data import synth
+    from xaispec.data.corpora import index_corpus
+    from xaispec.data.prepare import prepare
+    from xaispec.data.splits import write_splits
+    from xaispec.evaluate import evaluate
+    from xaispec.runs import Run
+    from xaispec.train import train
+
+    root = tmp_path_factory.mktemp("xp")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XAISPEC_ROOT", str(root))
+        paths = Paths(root)
+        profile = load_profile("smoke")
+        runs = {}
+        try:
+            for corpus, kind, rep, label, model in (("synthetic-digits", "digits", "alexnet", "digit", "alexnet"),
+                                                     ("synthetic-emotions", "emotions", "mel128", "emotion", "cnn1d")):
+                cfg = profile.get(f"synthetic.{kind}")
+                if kind == "digits":
+                    synth.synthesize_digits(paths.corpus(corpus), participants=cfg["participants"],
+                                            repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"],
+                                            progress=False)
+                else:
+                    synth.synthesize_emotions(paths.corpus(corpus), actors=cfg["actors"],
+                                              repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"],
+                                              progress=False)
+                prepare(corpus, paths.corpus(corpus), out_dir=paths.processed / corpus, representation=rep,
+                        progress=False)
+                table, _ = index_corpus(corpus, paths.corpus(corpus))
+                write_splits(table, paths.run(corpus), labels=[label], n_folds=profile.get("splits.n_folds"))
+                run = Run(paths.run(corpus), paths.processed / corpus)
+                task = run.task(label, 0, model)
+                train(run, task, profile, epochs=1, progress=False)
+                evaluate(run, task)
+                runs[kind] = (run, task)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")  # the smoke profile trains in bfloat16
+        yield runs
+
+
+@pytest.fixture(scope="module")
+def digits(smoke):
+    run, task = smoke["digits"]
+    return run, task, ex.test_table(run, task)
+
+
+def predictions_file(run, task) -> pd.DataFrame:
+    return pd.read_csv(run.predictions_path(task), dtype={"participant": str, "actual": str, "predicted": str})
+
+
+# -- choosing what to explain ------------------------------------------------------------------
+def test_examples_all_and_single_modes(digits):
+    run, task, table = digits
+    from xaispec.data.splits import load_split
+
+    assert list(table["sample_id"]) == load_split(run.dir, "digit", 0, "test")
+    sizes = table.groupby(["digit", "sex"]).size()
+    for n in (1, 2, 5):
+        chosen = ex.select_examples(table, task, mode="examples", n=n, seed=0)
+        counts = chosen.groupby(["digit", "sex"]).size()
+        assert counts.index.equals(sizes.index)  # every digit and sex of the test fold
+        assert (counts == np.minimum(n, sizes)).all()
+        assert set(chosen["sample_id"]) <= set(table["sample_id"])
+    assert ex.select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist() == \
+        ex.select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist()
+    assert len(ex.select_examples(table, task, mode="all")) == len(table)
+    single = ex.select_examples(table, task, mode="single")
+    assert single["sample_id"].tolist() == table["sample_id"].head(1).tolist()
+    for bad in (0, 6):
+        with pytest.raises(ParameterError, match="1 to 5"):
+            ex.select_examples(table, task, n=bad)
+    with pytest.raises(ParameterError, match="examples"):
+        ex.select_examples(table, task, mode="some")
+
+
+def test_wrong_and_correct_filters_match_the_predictions(digits):
+    run, task, table = digits
+    pred = predictions_file(run, task)
+    assert (table["predicted"] == pred["predicted"]).all() and (table["correct"] == pred["correct"]).all()
+    wrong = ex.select_predictions(table, which="wrong")
+    correct = ex.select_predictions(table, which="correct")
+    assert wrong["sample_id"].tolist() == pred.loc[~pred["correct"], "sample_id"].tolist()
+    assert correct["sample_id"].tolist() == pred.loc[pred["correct"], "sample_id"].tolist()
+    assert (wrong["actual"] != wrong["predicted"]).all() and (correct["actual"] == correct["predicted"]).all()
+    assert ex.select_predictions(table, which="wrong", first=3)["sample_id"].tolist() == \
+        wrong["sample_id"].head(3).tolist()
+    assert (table["target"] == [task.classes.index(p) for p in table["predicted"]]).all()
+    with pytest.raises(ParameterError):
+        ex.select_predictions(table, which="right")
+
+
+def test_one_given_sample_and_samples_outside_the_test_fold(digits):
+    run, task, table = digits
+    row = table.iloc[7]
+    # participant given as a number without its leading zero, as a user would type it
+    one = ex.select_sample(table, run, task, digit=int(row["digit"]), participant=int(row["participant"]),
+                           repetition=int(row["repetition"]))
+    assert one["sample_id"].tolist() == [row["sample_id"]]
+    assert ex.select_sample(table, run, task, sample_id=row["sample_id"])["sample_id"].tolist() == [row["sample_id"]]
+    from xaispec.data.splits import load_split
+
+    train_id = load_split(run.dir, "digit", 0, "train")[0]  # e.g. "0_01_0": a training sample
+    digit, participant, rep = train_id.split("_")
+    for kwargs in ({"sample_id": train_id}, {"digit": digit, "participant": participant, "repetition": rep}):
+        with pytest.raises(ParameterError, match="xaispec info participants synthetic-digits --label digit --fold 0"):
+            ex.select_sample(table, run, task, **kwargs)
+
+
+def test_embedded_signal_is_the_one_preprocessing_used(digits):
+    from xaispec.data.store import Store
+    from xaispec.features import alexnet_spectrogram
+
+    run, task, table = digits
+    store = Store(run.store("alexnet"))
+    root = ex.find_corpus_root(store)
+    for i in (0, 1):
+        row = table.iloc[i]
+        y = ex.embedded_signal(row, root, store.attrs["config"]["mode"])
+        assert y.shape == (8000,)
+        assert np.abs(y[:int(row["offset"])]).max() == 0  # zeros before the stored offset
+        np.testing.assert_allclose(alexnet_spectrogram(y), store.load([int(row["row"])])[0], atol=1e-4)
+
+
+# -- outputs -----------------------------------------------------------------------------------
+FAST = {"lime": {"segmentation": "grid", "num_samples": 40}}
+
+
+def assert_figure(path):
+    assert path.is_file(), path
+    image = mpimg.imread(path)
+    assert image.ndim == 3 and min(image.shape[:2]) > 100
+
+
+def assert_wav(path, sr=8000, n=8000):
+    audio, rate = sf.read(path)
+    assert rate == sr and audio.shape == (n,)
+    assert np.abs(audio).max() > 0.01  # not silent
+
+
+def test_figures_sounds_and_result_files_follow_the_study(digits):
+    from xaispec.explain import Explanation
+
+    run, task, table = digits
+    samples = ex.select_examples(table, task, n=1).iloc[[0, 5]]
+    result = ex.explain(run, task, samples, methods=["gradcam", "lime"], params=FAST, progress=False)
+    assert not result.failures
+    for _, row in samples.iterrows():
+        p, s, d, r, pred = row["participant"], row["sex"], row["digit"], row["repetition"], row["predicted"]
+        stem = f"{s}_{d}_{p}_{r}"
+        assert_figure(run.dir / "plots" / "waveform" / p / f"{stem}.png")
+        assert_wav(run.dir / "plots" / "waveform" / p / f"{stem}.wav")
+        assert_figure(run.dir / "plots" / "spectrograms" / p / f"{stem}.png")
+        for folder in ("Grad-CAM", "LIME"):
+            base = run.dir / "plots" / "xai" / folder / "label_digit_split_0" / p / f"{stem}_predicted_{pred}"
+            assert_figure(base.with_suffix(".png"))
+            assert_figure(base.with_name(base.name + "_panel.png"))
+            assert_wav(base.with_suffix(".wav"))
+    for method in ("gradcam", "lime"):
+        csv, npz, js = ex.result_paths(run, task, method)
+        assert csv.name == f"{method}_digit_0.csv" and csv.parent.name == "explanations"
+        rows = pd.read_csv(csv, dtype=str)
+        assert rows["sample_id"].tolist() == samples["sample_id"].tolist()
+        assert {"sample_id", "target", "predicted", "runtime", "figure", "panel", "wav"} <= set(rows.columns)
+        assert all((run.dir / f).is_file() for f in rows["figure"].tolist() + rows["wav"].tolist())
+        assert (rows["target"].astype(int) == samples["target"].to_numpy()).all()
+        expl = Explanation.load(npz)
+        assert expl.maps.shape == (2, 227, 227) and expl.extra["sample_ids"].tolist() == rows["sample_id"].tolist()
+        record = json.loads(js.read_text())
+        assert record["method"] == method and record["explained"] == 2 and record["failures"] == []
+        assert "versions" in record["provenance"] and record["model_file"] == "models/AlexNet_digit_0.keras"
+    assert json.loads(ex.result_paths(run, task, "lime")[2].read_text())["params"]["num_samples"] == 40
+    events = [json.loads(line)["event"] for line in (run.dir / "events.log").read_text().splitlines()]
+    assert "explain_start" in events and "explain_done" in events
+
+
+def test_finished_outputs_are_reused_unless_forced(digits):
+    run, task, table = digits
+    samples = table.iloc[[2]]
+    first = ex.explain(run, task, samples, methods=["gradcam"], progress=False)
+    assert first.methods["gradcam"].explained == 1
+    files = [run.dir / first.methods["gradcam"].csv, *first.figures]
+    row = pd.read_csv(first.methods["gradcam"].csv, dtype=str).set_index("sample_id").loc[samples["sample_id"].iloc[0]]
+    files += [run.dir / row["figure"], run.dir / row["panel"], run.dir / row["wav"]]
+    before = {f: f.stat().st_mtime_ns for f in files}
+    again = ex.explain(run, task, samples, methods=["gradcam"], progress=False)
+    assert again.methods["gradcam"].explained == 0 and again.methods["gradcam"].reused == 1
+    assert {f: f.stat().st_mtime_ns for f in files} == before
+    forced = ex.explain(run, task, samples, methods=["gradcam"], force=True, progress=False)
+    assert forced.methods["gradcam"].explained == 1
+    assert all(f.stat().st_mtime_ns > before[f] for f in files)
+
+
+def test_same_seed_same_maps(digits):
+    from xaispec.explain import Explanation
+
+    run, task, table = digits
+    samples = table.iloc[[3, 4]]
+    maps = []
+    for seed in (0, 0, 1):
+        res = ex.explain(run, task, samples, methods=["lime", "smoothgrad"], params=FAST, seed=seed, force=True,
+                         figures=False, progress=False)
+        maps.append({m: Explanation.load(r.npz).maps for m, r in res.methods.items()})
+    for method in ("lime", "smoothgrad"):
+        np.testing.assert_array_equal(maps[0][method], maps[1][method])
+        assert not np.array_equal(maps[0][method], maps[2][method])
+
+
+def test_unknown_method_lists_the_valid_ones(digits):
+    run, task, table = digits
+    with pytest.raises(ParameterError) as err:
+        ex.explain(run, task, table.head(1), methods=["gradcamm"], progress=False)
+    assert "gradcamm" in str(err.value) and "integrated_gradients" in str(err.value)
+
+
+# -- the command line ----------------------------------------------------------------------------
+def invoke(*args):
+    from xaispec.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_errors_name_the_problem(digits):
+    run, task, table = digits
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "-m", "gradcamm")
+    assert res.exit_code == 1 and "valid methods" in res.output and "shap_kernel" in res.output
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--digit", "0", "--participant", "1", "--repetition", "0")  # participant 01 trains fold 0
+    assert res.exit_code == 1
+    assert "not in the test fold" in res.output and "xaispec info participants" in res.output
+
+
+def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypatch):
+    from xaispec.explain.gradcam import GradCAM
+
+    run, task, table = digits
+    wrong = ex.select_predictions(table, which="wrong", first=3)
+    assert len(wrong) == 3
+    bad_id = wrong["sample_id"].iloc[1]
+    from xaispec.data.store import Store
+    from xaispec.train import apply_scaling, load_scaling
+
+    raw = Store(run.store("alexnet")).load([int(wrong["row"].iloc[1])])
+    bad = apply_scaling(raw, load_scaling(run, task))[0]
+    original = GradCAM._explain
+
+    def failing(self, x, targets):
+        # fail whenever the batch holds the chosen sample
+        if any(np.allclose(xi, bad) for xi in x):
+            raise RuntimeError("boom")
+        return original(self, x, targets)
+
+    monkeypatch.setattr(GradCAM, "_explain", failing)
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--which", "wrong", "--first", "3", "-m", "gradcam", "-m", "saliency", "--no-figures", "--force")
+    assert res.exit_code == 3, res.output
+    failed = [line for line in res.output.splitlines() if line.startswith("failed:")]
+    assert failed == [f"failed: AlexNet_digit_0 gradcam {bad_id}: RuntimeError: boom"]
+    assert "gradcam: 2 explained" in res.output and "saliency: 3 explained" in res.output
+    csv, _, js = ex.result_paths(run, task, "gradcam")
+    done = pd.read_csv(csv, dtype=str)
+    assert bad_id not in set(done["sample_id"]) and set(wrong["sample_id"]) - {bad_id} <= set(done["sample_id"])
+    assert [f["sample_id"] for f in json.loads(js.read_text())["failures"]] == [bad_id]
+    # --allow-failures accepts it
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--which", "wrong", "--first", "3", "-m", "gradcam", "--no-figures", "--allow-failures")
+    assert res.exit_code == 0 and "1 failed" in res.output
+
+
+# -- emotions: SHAP on the 1D CNN ------------------------------------------------------------------
+def test_emotion_cnn1d_shap_plots_per_class_and_mean(smoke):
+    from xaispec.explain import Explanation
+
+    run, task = smoke["emotions"]
+    table = ex.test_table(run, task)
+    samples = ex.select_examples(table, task, n=1).head(6)
+    params = {"shap_kernel": {"nsamples": 64, "n_background": 20, "k": 5},
+              "shap_permutation": {"max_evals": 257, "n_background": 4}}
+    res = ex.explain(run, task, samples, methods=["shap_kernel"], params=params, progress=False)
+    assert not res.failures
+    expl = Explanation.load(res.methods["shap_kernel"].npz)
+    assert expl.maps.shape == (6, 128) and expl.extra["values"].shape == (6, 128, 8)
+    base = run.dir / "plots" / "xai" / "SHAP-Kernel" / "CNN1D_emotion_0"
+    for name in [*task.classes, "mean"]:
+        assert_figure(base / f"summary_{name}.png")
+        assert_figure(base / f"bar_{name}.png")
+    rows = pd.read_csv(res.methods["shap_kernel"].csv)
+    assert len(rows) == 6 and res.methods["shap_kernel"].csv.name == "shap_kernel_CNN1D_emotion_0.csv"
+    # the emotion study's estimator, with an Independent masker over training rows
+    res = ex.explain(run, task, samples, methods=["shap_permutation"], params=params, figures=False, progress=False)
+    values = Explanation.load(res.methods["shap_permutation"].npz).extra["values"]
+    assert values.shape == (6, 128, 8) and np.abs(values).sum() > 0
+    record = json.loads(res.methods["shap_permutation"].json.read_text())
+    assert record["params"]["background"].startswith("array(") and record["params"]["n_background"] == 4
+
+
+def test_gradcam_on_a_loaded_sequential_model(tmp_path):
+    """A Sequential loaded from a file calls its early layers once per rebuild; Grad-CAM must use
+    the conv layer's output in the model's own graph (it got None gradients before)."""
+    import keras
+
+    from xaispec.explain import get_explainer
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    model = keras.Sequential([keras.Input((12, 10, 1)), L.Conv2D(4, 3, activation="relu"),
+                              L.Conv2D(4, 3, activation="relu"), L.Flatten(), L.Dense(3, activation="softmax")])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    assert len(loaded.layers[0]._inbound_nodes) > 1  # the situation that broke Grad-CAM
+    x = np.random.default_rng(0).uniform(-1, 1, size=(3, 12, 10, 1)).astype(np.float32)
+    for name in ("gradcam", "gradcam++"):
+        ours = get_explainer(name, loaded).explain(x, targets=[0, 1, 2])
+        expected = get_explainer(name, model).explain(x, targets=[0, 1, 2])
+        np.testing.assert_allclose(ours.maps, expected.maps, atol=1e-5)
