@@ -200,14 +200,23 @@ class Explainer:
         x = _model.prepare_input(self.model, x)
         if len(x) == 0:
             raise ParameterError(f"{self.name}: the batch to explain is empty")
-        targets = _model.resolve_targets(self.model, x, targets, batch_size=self._batch_size())
+        if targets is None and self.resolves_targets:
+            # the method finds the predicted class in its own forward pass (-1 = predicted)
+            targets = np.full(len(x), -1, dtype=np.int64)
+        else:
+            targets = _model.resolve_targets(self.model, x, targets, batch_size=self._batch_size())
         maps, extra = self._explain(x, targets)
+        targets = np.asarray(extra.pop("targets", targets), dtype=np.int64)
         maps = np.asarray(maps, dtype=np.float32)
         expected = (len(x), *_model.spatial_shape(self.model))
         if maps.shape != expected:  # a bug in a method, not a user error
             raise AssertionError(f"{self.name} returned maps of shape {maps.shape}, expected {expected}")
         return Explanation(maps=maps, method=self.name, targets=targets, params=dict(self.params),
                            runtime=time.perf_counter() - start, extra=extra)
+
+    #: True when ``_explain`` accepts -1 targets (the predicted class) and returns the
+    #: classes it used as ``extra["targets"]``, saving a separate prediction pass
+    resolves_targets = False
 
     def _batch_size(self) -> int:
         return int(self.params.get("batch_size", 64))

@@ -28,7 +28,8 @@ def find_conv_layer(model):
 
 
 def cam_function(model, layer_name: str, output: str = "logits", plus_plus: bool = False):
-    """Compiled ``f(x, targets) -> (maps, raw_max)`` for a batch, cached per model, layer and variant.
+    """Compiled ``f(x, targets) -> (maps, raw_max, targets)`` for a batch, cached per model, layer
+    and variant; a target of -1 stands for the predicted class.
 
     ``maps`` (n, *spatial_shape) are the ReLU'd class activation maps upsampled bilinearly
     to the input size and divided by their maximum (all-zero maps stay zero);
@@ -53,6 +54,8 @@ def cam_function(model, layer_name: str, output: str = "logits", plus_plus: bool
             # one tape for the batch: each sample's score depends only on its own activations
             with tf.GradientTape() as tape:
                 conv, out = grad_model(x, training=False)
+                # a target of -1 means the predicted class: found in this same forward pass
+                targets = tf.where(targets < 0, tf.argmax(out, axis=1, output_type=tf.int32), targets)
                 score = tf.gather(out, targets, axis=1, batch_dims=1)
             grads = tape.gradient(score, conv)
             if plus_plus:
@@ -74,7 +77,7 @@ def cam_function(model, layer_name: str, output: str = "logits", plus_plus: bool
             up = up[..., 0] if len(spatial) == 2 else up[:, :, 0, 0]
             # per-sample scale to [0, 1]; an all-zero map stays zero instead of NaN
             peak = tf.reduce_max(up, axis=axes, keepdims=True)
-            return tf.math.divide_no_nan(up, peak), tf.reshape(peak, (-1,))
+            return tf.math.divide_no_nan(up, peak), tf.reshape(peak, (-1,)), targets
 
         return cam
 
@@ -109,12 +112,15 @@ class GradCAM(Explainer):
         elif self.params["layer"] not in [layer.name for layer in self.model.layers]:
             raise ParameterError(f"{self.name}: layer={self.params['layer']!r} is not a layer of model {self.model.name!r}")
 
+    resolves_targets = True
+
     def _explain(self, x, targets):
         fn = cam_function(self.model, self.params["layer"], self.params["output"], self.plus_plus)
-        maps, peaks = [], []
+        maps, peaks, used = [], [], []
         bs = self.params["batch_size"]
         for i in range(0, len(x), bs):
-            m, p = fn(x[i:i + bs], targets[i:i + bs].astype(np.int32))
+            m, p, t = fn(x[i:i + bs], targets[i:i + bs].astype(np.int32))
             maps.append(m.numpy())
             peaks.append(p.numpy())
-        return np.concatenate(maps), {"raw_max": np.concatenate(peaks)}
+            used.append(t.numpy())
+        return np.concatenate(maps), {"raw_max": np.concatenate(peaks), "targets": np.concatenate(used)}
