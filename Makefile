@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test clean-venv
+.PHONY: help setup test book clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -q
+
+book: $(STAMP) ## build the book: quick profile, synthetic corpora, offline -> _build/html/index.html
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/xaispec book --profile quick --corpus synthetic
 
 clean-venv: ## remove the virtual environment
 	rm -rf $(VENV)

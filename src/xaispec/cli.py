@@ -379,6 +379,213 @@ def info_sex(
     typer.echo(participant_sex(_run(corpus, run_dir, p), participants or None).to_string(index=False))
 
 
+# ---------------------------------------------------------------- explanations
+
+def _explain_params(items: Optional[List[str]]) -> dict:
+    """``METHOD.KEY=VALUE`` options as ``{method: {key: value}}`` (values read as YAML: 50, true, quickshift)."""
+    import yaml
+
+    from .errors import ParameterError
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.strip().rpartition(".")
+        if not sep or not dot or not method or not name:
+            raise ParameterError(f"--param {item!r} must look like METHOD.KEY=VALUE, e.g. lime.num_samples=200")
+        out.setdefault(method, {})[name] = yaml.safe_load(value)
+    return out
+
+
+@app.command("explain")
+@friendly
+def explain_cmd(
+    corpus: str = typer.Argument(..., help="corpus of the run"),
+    label: List[str] = typer.Option(..., "--label", "-l", help="digit, gender or emotion (repeatable: several models)"),
+    fold: List[str] = typer.Option(["0"], "--fold", "-f", help="fold number, 'random' or 'all' (repeatable)"),
+    model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
+    method: List[str] = typer.Option(None, "--method", "-m",
+                                     help="explanation method (repeatable; default: the model's set)"),
+    mode: str = typer.Option("examples", help="examples (N per digit per sex), all or single"),
+    n: int = typer.Option(1, "--n", help="examples per digit (emotion) and sex, 1-5"),
+    sample_id: Optional[str] = typer.Option(None, help="explain this one test sample (one model)"),
+    digit: Optional[int] = typer.Option(None, help="with --participant and --repetition: one test sample"),
+    participant: Optional[str] = typer.Option(None, help="participant of the one sample"),
+    repetition: Optional[int] = typer.Option(None, help="repetition of the one sample"),
+    which: Optional[str] = typer.Option(None, help="wrong or correct: explain those test predictions (one model)"),
+    first: Optional[int] = typer.Option(None, help="with --which: only the first N"),
+    param: List[str] = typer.Option(None, "--param", "-p",
+                                    help="METHOD.KEY=VALUE, e.g. lime.num_samples=200 (repeatable)"),
+    top_percent: float = typer.Option(20.0, help="percentage of cells an audible explanation keeps"),
+    scale_waveform: bool = typer.Option(False, help="min-max scale the waveform plots to [-1, 1]"),
+    float32: bool = typer.Option(False, help="explain a float32 copy of a mixed-precision model"),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="draw figures and write sounds"),
+    seed: Optional[int] = typer.Option(None, help="seed of sampling, LIME, SmoothGrad, SHAP (default: the profile's)"),
+    force: bool = typer.Option(False, help="explain and draw again even if finished outputs exist"),
+    profile: str = typer.Option("quick", help="run profile"),
+    run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
+    corpus_root: Optional[Path] = typer.Option(None, help="folder the store was prepared from "
+                                                          "(default data/raw/CORPUS)"),
+    allow_failures: bool = typer.Option(False, help="exit 0 even if a method failed on some samples"),
+):
+    """Explain models' test samples: figures, audible explanations and result files (reused unless --force)."""
+    from . import explanations as ex
+    from .errors import ParameterError
+
+    p = _profile(profile)
+    run = _run(corpus, run_dir, p)
+    seed = p.get("seed") if seed is None else seed
+    options = dict(methods=list(method or []) or None, params=_explain_params(param), force=force,
+                   top_percent=top_percent, scale_waveform=scale_waveform, corpus_root=corpus_root, seed=seed,
+                   float32=float32, figures=figures)
+    tasks = []
+    for lab in label:
+        for f in fold:
+            folds = _folds(run, lab, f, model)
+            if f == "all":
+                folds = [g for g in folds if run.model_path(run.task(lab, g, model)).is_file()]
+            tasks += [run.task(lab, g, model) for g in folds]
+    if not tasks:
+        raise ParameterError(f"no trained models for labels {list(label)} and folds {list(fold)} (run 'xaispec train')")
+    one = sample_id is not None or any(v is not None for v in (digit, participant, repetition))
+    if one and which is not None:
+        raise ParameterError("give either one sample (--sample-id or --digit/--participant/--repetition) or --which")
+    if (one or which is not None) and len(tasks) != 1:
+        raise ParameterError(f"one sample and --which explain one model; got {len(tasks)} "
+                             f"({', '.join(t.name for t in tasks)}): give one --label and one --fold")
+    if first is not None and which is None:
+        raise ParameterError("--first needs --which wrong or --which correct")
+    if one:
+        results = [ex.explain_sample(run, tasks[0], sample_id=sample_id, digit=digit, participant=participant,
+                                     repetition=repetition, **options)]
+    elif which is not None:
+        results = [ex.explain_predictions(run, tasks[0], which=which, first=first, **options)]
+    else:
+        opts = {k: v for k, v in options.items() if k != "seed"}
+        results = ex.explain_models(run, tasks, mode=mode, n=n, seed=seed, **opts)
+    failures = []
+    for res in results:
+        if res.samples.empty:
+            typer.echo(f"{res.task.name}: no samples selected")
+        for name, m in res.methods.items():
+            typer.echo(f"{res.task.name} {name}: {m.explained} explained, {m.reused} reused, "
+                       f"{len(m.failures)} failed -> {m.csv}")
+        failures += res.failures
+    for f in failures:
+        typer.echo(f"failed: {f.line()}", err=True)
+    if failures:
+        typer.echo(f"{len(failures)} explanation(s) failed; see the events log in {run.dir}", err=True)
+        if not allow_failures:
+            raise typer.Exit(EXIT_SKIPPED)
+
+
+# ---------------------------------------------------------------- the book
+
+def _book_progress(result) -> None:
+    """Print a failed task as soon as it is known (above the progress bar)."""
+    from tqdm.auto import tqdm
+
+    if result.state == "failed":
+        tqdm.write(f"failed: {result.id}: {result.error}")
+
+
+def _book_report(outcome) -> None:
+    """Summary, every failure (with the failing cell for pages), then exit 1 if anything failed."""
+    result = outcome.result
+    typer.echo(result.summary())
+    for r in result.failures:
+        typer.echo(f"failed: {r.id}: {r.error}", err=True)
+    if result.blocked:
+        typer.echo(f"not run because something they need failed: {', '.join(r.id for r in result.blocked[:8])}"
+                   + (f" and {len(result.blocked) - 8} more" if len(result.blocked) > 8 else ""), err=True)
+    book = result.results.get("book")
+    if book is not None and book.ok:
+        typer.echo(f"book: {outcome.html}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("book")
+@friendly
+def book_cmd(
+    profile: str = typer.Option("quick", help="run profile: smoke, quick, full or a YAML path; its book: section "
+                                              "says what the book contains"),
+    corpus: List[str] = typer.Option(None, "--corpus", help="synthetic (offline), real (AudioMNIST + RAVDESS), fsdd, "
+                                                            "audiomnist, ravdess, a manifest .csv or a corpus folder "
+                                                            "(repeatable; default: the profile's book.corpus)"),
+    executor: Optional[str] = typer.Option(None, help="local, dask or dask:SCHEDULER-ADDRESS "
+                                                      "(default: the profile's book.executor)"),
+    rerun: bool = typer.Option(False, help="execute every page again, even when up to date"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list the tasks that would run, run nothing"),
+):
+    """Run what the book is missing (data, models, evaluations, explanations, pages), then build it.
+
+    The pages are chapters/*.ipynb executed with papermill into book/; the HTML is
+    _build/html/index.html. A failing page is reported with its cell and error, the other
+    pages are still executed and the book still built; the exit code is then 1.
+    """
+    from .bookbuild import BookPlan, resolve_corpora, run_book
+
+    p = _profile(profile)
+    paths = _paths()
+    if dry_run:
+        corpora = resolve_corpora(corpus, p.get("book.corpus")) if corpus else None
+        plan = BookPlan(p, paths, corpora)
+        graph = plan.graph()
+        stale = graph.stale()
+        typer.echo(f"{len(stale)} of {len(graph)} tasks would run:")
+        for tid in stale:
+            typer.echo(f"  {tid}")
+        return
+    outcome = run_book(p, paths, corpus=corpus or None, executor=executor, rerun=rerun, on_result=_book_progress)
+    _book_report(outcome)
+
+
+@app.command("chapter", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@friendly
+def chapter_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="preface, survey, data, training, explanations, information, emotions "
+                                         "or reproducibility"),
+    profile: Optional[str] = typer.Option(None, help="run profile (default: the one of the last 'xaispec book' here)"),
+    corpus: List[str] = typer.Option(None, "--corpus", help="as for 'xaispec book' (default: the last book's)"),
+    executor: Optional[str] = typer.Option(None, help="local, dask or dask:SCHEDULER-ADDRESS"),
+):
+    """Execute one chapter with new parameters (running what it needs first) and rebuild the book.
+
+    Parameters of the page: -p NAME VALUE (repeatable), e.g.
+
+        xaispec chapter explanations -p label gender -p fold 2 -p explainer lime
+    """
+    from .bookbuild import run_chapter
+    from .errors import ParameterError
+
+    params, args, i = {}, list(ctx.args), 0
+    while i < len(args):
+        flag = args[i]
+        if flag not in ("-p", "--param"):
+            typer.echo(f"xaispec: error: unexpected argument {flag!r}: give page parameters as -p NAME VALUE", err=True)
+            raise typer.Exit(2)
+        rest = args[i + 1:i + 3]
+        if rest and "=" in rest[0]:
+            key, value = rest[0].split("=", 1)
+            i += 2
+        elif len(rest) == 2 and rest[1] not in ("-p", "--param"):
+            key, value = rest
+            i += 3
+        else:
+            typer.echo(f"xaispec: error: {flag} needs a name and a value, e.g. -p label gender", err=True)
+            raise typer.Exit(2)
+        params[key] = value
+    try:
+        outcome = run_chapter(name, params, _paths(), profile=_profile(profile) if profile else None,
+                              corpus=corpus or None, executor=executor, on_result=_book_progress)
+    except ParameterError as exc:
+        typer.echo(f"xaispec: error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _book_report(outcome)
+
+
 def main() -> None:
     app()
 

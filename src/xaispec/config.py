@@ -36,6 +36,11 @@ MINIMUM: dict[str, int] = {
     "prepare.chunk_size": 1,
     "splits.n_folds": 2,
     **{f"train.{m}.{k}": 1 for m in ("alexnet", "cnn1d", "cnn2d") for k in ("epochs", "batch_size")},
+    **{f"book.{k}": 1 for k in ("examples_per_digit_per_sex", "shap_rows", "shap_background", "data_examples",
+                                "workers", "cell_timeout")},
+    "book.wrong": 0,
+    "book.examples_max": 0,
+    "book.correct": 0,
 }
 
 

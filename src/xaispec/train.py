@@ -180,9 +180,12 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def settings(profile, model: str) -> dict:
-    """The training settings of ``model`` in ``profile``, with the shared ones."""
+def settings(profile, model: str, label: str | None = None) -> dict:
+    """The training settings of ``model`` in ``profile``, with the shared ones; a label's own
+    epoch count (``train.label_epochs``, 0 = the model's) replaces the model's."""
     out = dict(profile.get(f"train.{model}"))
+    if label is not None and profile.get("train.label_epochs").get(label, 0):
+        out["epochs"] = int(profile.get("train.label_epochs")[label])
     out.update(scaling=profile.get("train.scaling"), mixed_precision=profile.get("train.mixed_precision"),
                study_sigmoid=profile.get("train.study_sigmoid"), seed=profile.get("seed"))
     return out
@@ -324,7 +327,7 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
     from .data.store import Store
     from .models import MODELS, build
 
-    cfg = settings(profile, task.model)
+    cfg = settings(profile, task.model, task.label)
     if epochs is not None:
         cfg["epochs"] = int(epochs)
     log = EventLog(run.dir)

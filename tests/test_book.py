@@ -1,0 +1,409 @@
+"""The whole book at the smoke profile: built once per session, then checked as HTML and in a browser.
+
+The session fixture runs ``xaispec book --profile smoke`` in a fresh root (synthetic corpora,
+every chapter, label and explainer at minimal size) and must finish within 10 minutes. The
+tests then read the HTML: every page of every parameter set, every image decodes, the audio
+players hold WAVs, the preface names corpus and profile; rerun one chapter; bad parameters;
+a failing chapter; and headless Chromium renders the pages without console errors.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from xaispec.bookbuild import CHAPTERS, PROJECT, BookPlan
+from xaispec.config import Paths, load_profile
+
+pytestmark = pytest.mark.slow
+
+XAISPEC = Path(sys.executable).with_name("xaispec")
+BUDGET = 600  # seconds: the smoke book in CI
+
+
+def run_cli(root: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XAISPEC_ROOT=str(root), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([str(XAISPEC), *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    """``(root, seconds)`` of a smoke book built from nothing (once per session)."""
+    root = tmp_path_factory.mktemp("smoke-book")
+    t0 = time.perf_counter()
+    proc = run_cli(root, "book", "--profile", "smoke")
+    seconds = time.perf_counter() - t0
+    print(f"\nsmoke book built in {seconds:.0f} s")
+    if proc.returncode != 0:
+        pytest.fail(f"xaispec book --profile smoke failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                    f"{proc.stderr[-3000:]}")
+    return root, seconds
+
+
+def pages_of(root: Path) -> list[tuple[str, dict]]:
+    return BookPlan(load_profile("smoke"), Paths(root)).pages()
+
+
+def html_of(root: Path, chapter: str, params: dict) -> Path:
+    return root / "_build" / "html" / "book" / f"{CHAPTERS[chapter].stem(params)}.html"
+
+
+class Tags(HTMLParser):
+    """Collects img sources, audio sources and the text of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.audio, self.text, self._audio = [], [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        elif tag == "audio":
+            self._audio = True
+            if a.get("src"):
+                self.audio.append(a["src"])
+        elif tag == "source" and self._audio:
+            self.audio.append(a.get("src", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "audio":
+            self._audio = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(path: Path) -> Tags:
+    tags = Tags()
+    tags.feed(path.read_text(encoding="utf-8"))
+    return tags
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "book").rglob("*.ipynb")) if ".work" not in p.parts and "_failed" not in p.parts}
+
+
+# ---------------------------------------------------------------- the built book
+
+def test_the_smoke_book_builds_within_the_budget(smoke_book):
+    root, seconds = smoke_book
+    assert (root / "_build" / "html" / "index.html").is_file()
+    assert seconds < BUDGET, f"the smoke book took {seconds:.0f} s (budget {BUDGET} s)"
+
+
+def test_every_page_exists_for_every_parameter_set(smoke_book):
+    root, _ = smoke_book
+    pages = pages_of(root)
+    assert {c for c, _ in pages} == set(CHAPTERS)
+    for chapter, params in pages:
+        notebook = root / "book" / f"{CHAPTERS[chapter].stem(params)}.ipynb"
+        page = html_of(root, chapter, params)
+        assert notebook.is_file(), notebook
+        assert page.is_file(), page
+        nb = json.loads(notebook.read_text())
+        outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+        assert not [o for o in outputs if o["output_type"] == "error"], notebook
+        assert not [o for o in outputs if o.get("name") == "stderr"], notebook
+        text = " ".join(parse(page).text)
+        assert CHAPTERS[chapter].page_title(params).split(":")[0] in text
+        assert re.search(r"profile\s+smoke", text), f"{page} does not state the profile"
+
+
+def test_the_preface_names_corpus_and_profile(smoke_book):
+    root, _ = smoke_book
+    text = " ".join(" ".join(parse(root / "_build" / "html" / "book" / "preface.html").text).split())
+    assert "This build used the smoke profile" in text
+    assert "synthetic-digits" in text and "synthetic-emotions" in text
+    assert (root / "_build" / "html" / "index.html").read_text().count("book/preface.html") >= 1
+
+
+def test_every_referenced_image_exists_and_decodes(smoke_book):
+    from PIL import Image
+
+    root, _ = smoke_book
+    html = root / "_build" / "html"
+    pages = sorted(html.glob("book/**/*.html"))
+    seen = 0
+    for page in pages:
+        for src in parse(page).images:
+            if src.startswith("data:"):
+                continue
+            path = (page.parent / src.split("?")[0]).resolve()
+            assert path.is_file(), f"{page.name}: {src} missing"
+            with Image.open(path) as img:
+                img.load()
+                assert img.width > 0 and img.height > 0
+            seen += 1
+    assert seen >= 100  # figures of every chapter
+    for stem in ("survey", "training/digit", "training/gender", "data/synthetic-digits", "emotions/shap_kernel",
+                 "explanations/digit_0_lime", "explanations/gender_0_gradcam"):
+        assert parse(html / "book" / f"{stem}.html").images, f"{stem} has no figure"
+
+
+def test_audio_players_hold_wav_recordings(smoke_book):
+    import soundfile as sf
+
+    root, _ = smoke_book
+    html = root / "_build" / "html" / "book"
+    checked = 0
+    for page in [*html.glob("explanations/*.html"), *html.glob("data/*.html")]:
+        sources = parse(page).audio
+        assert sources, f"{page.name} has no audio player"
+        if page.parent.name == "explanations":
+            assert len(sources) >= 2, f"{page.name}: the recording and its audible explanation"
+        for src in sources:
+            assert re.match(r"data:audio/(x-)?wav;base64,", src), src[:40]
+            data, sr = sf.read(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+            assert len(data) > 0 and sr > 0
+            checked += 1
+    assert checked >= 20
+
+
+def test_references_and_numbered_figures(smoke_book):
+    root, _ = smoke_book
+    survey = " ".join(parse(root / "_build" / "html" / "book" / "survey.html").text)
+    for author in ("Selvaraju", "Chattopadhay", "Ribeiro", "Lundberg", "Sundararajan", "Smilkov", "Zeiler"):
+        assert author in survey, author
+    page = (root / "_build" / "html" / "book" / "training" / "digit.html").read_text()
+    assert re.search(r'<span class="caption-number">Figure \d+(\.\d+)* </span>', page)
+
+
+# ---------------------------------------------------------------- rerunning one chapter
+
+def test_rerunning_one_chapter_adds_exactly_that_page(smoke_book):
+    root, _ = smoke_book
+    before = snapshot(root)
+    new = "book/explanations/gender_1_gradcam.ipynb"
+    assert new not in before
+    proc = run_cli(root, "chapter", "explanations", "-p", "label", "gender", "-p", "fold", "1", "-p",
+                   "explainer", "gradcam")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    after = snapshot(root)
+    assert set(after) - set(before) == {new}
+    assert {k: v for k, v in after.items() if k != new} == before  # no other page touched
+    page = root / "_build" / "html" / "book" / "explanations" / "gender_1_gradcam.html"
+    assert page.is_file() and "fold 1" in " ".join(parse(page).text)
+    assert "gender_1_gradcam.html" in (root / "_build" / "html" / "book" / "preface.html").read_text()  # in the toc
+    # again: the page is up to date, nothing is executed, the book is still built
+    proc = run_cli(root, "chapter", "explanations", "-p", "label", "gender", "-p", "fold", "1", "-p",
+                   "explainer", "gradcam")
+    assert proc.returncode == 0 and snapshot(root) == after
+    assert "up to date" in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["explanations", "-p", "label", "gender", "-p", "fold", "4"],
+     "fold '4' is not valid for gender; valid values: 0, 1, 2, 3"),
+    (["explanation"], "valid chapters: preface, survey, data, training, explanations, information, emotions"),
+    (["explanations", "-p", "colour", "red"], "valid parameters: label, fold, explainer"),
+    (["emotions", "-p", "explainer", "gradcam"], "valid values: shap_gradient, shap_kernel, shap_permutation"),
+])
+def test_bad_chapter_parameters_are_one_line_errors(smoke_book, args, message):
+    root, _ = smoke_book
+    proc = run_cli(root, "chapter", *args)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("xaispec:")]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_a_failing_chapter_is_reported_and_the_book_still_built(smoke_book, tmp_path):
+    import nbformat
+
+    root, _ = smoke_book
+    copy = tmp_path / "root"
+    shutil.copytree(root, copy, symlinks=True)
+    shutil.copytree(PROJECT / "chapters", copy / "chapters")
+    nb = nbformat.read(copy / "chapters" / "information.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise ValueError("broken for the test")'))
+    nbformat.write(nb, copy / "chapters" / "information.ipynb")
+    built = (copy / "_build" / "build.log").stat().st_mtime
+    proc = run_cli(copy, "book", "--profile", "smoke")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-3000:]
+    assert re.search(r"page information/digit_0: cell \d+ \('raise ValueError\(\"broken for the test\"\)'\) "
+                     r"failed: ValueError: broken for the test", out), out[-3000:]
+    assert (copy / "book" / "_failed" / "information" / "digit_0.ipynb").is_file()
+    assert not (copy / "book" / "information" / "digit_0.ipynb").exists()
+    # the other pages are there and the book was built again
+    assert (copy / "book" / "explanations" / "digit_0_lime.ipynb").is_file()
+    assert (copy / "_build" / "build.log").stat().st_mtime > built
+    assert (copy / "_build" / "html" / "book" / "reproducibility.html").is_file()
+    assert "book: " in proc.stdout
+
+
+# ---------------------------------------------------------------- in a browser
+
+def chromium() -> str:
+    """The chromium binary; installed with apt when missing, else the test is skipped."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if not apt or os.geteuid() != 0:
+        reason = "chromium is not installed and apt-get cannot be used here (not root or no apt-get)"
+        print(reason)
+        pytest.skip(reason)
+    for cmd in ([apt, "update"], [apt, "install", "-y", "chromium"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200,
+                              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            reason = f"chromium could not be installed ({' '.join(cmd[1:])}: {tail[0]})"
+            print(reason)
+            pytest.skip(reason)
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip("chromium was installed but is not on PATH")
+    return found
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over tornado's websocket."""
+
+    def __init__(self, ws):
+        self.ws, self.n, self.pending, self.events = ws, 0, {}, []
+
+    @classmethod
+    async def connect(cls, url: str) -> "DevTools":
+        from tornado.websocket import websocket_connect
+
+        self = cls(await websocket_connect(url, max_message_size=1 << 28))
+        asyncio.ensure_future(self._read())
+        return self
+
+    async def _read(self):
+        while True:
+            msg = await self.ws.read_message()
+            if msg is None:
+                return
+            data = json.loads(msg)
+            if data.get("id") in self.pending:
+                self.pending.pop(data["id"]).set_result(data)
+            else:
+                self.events.append(data)
+
+    async def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60):
+        self.n += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[self.n] = fut
+        msg = {"id": self.n, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        await self.ws.write_message(json.dumps(msg))
+        data = await asyncio.wait_for(fut, timeout)
+        if "error" in data:
+            raise RuntimeError(f"{method}: {data['error']}")
+        return data.get("result", {})
+
+
+IMAGES_JS = """(async () => {
+  if (document.body) window.scrollTo(0, document.body.scrollHeight);
+  const imgs = Array.from(document.images);
+  await Promise.all(imgs.map(i => i.complete ? null :
+    new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 10000); })));
+  return JSON.stringify(imgs.map(i => [i.getAttribute('src'), i.naturalWidth]));
+})()"""
+
+
+async def browse(binary: str, base: str, pages: list[str]) -> dict:
+    """Load each page headless; return its images' natural widths and its console errors."""
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    proc = subprocess.Popen([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url, t0 = None, time.time()
+        while url is None and time.time() - t0 < 60:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+            m = re.search(r"DevTools listening on (ws://\S+)", line)
+            url = m.group(1) if m else None
+        assert url, "chromium did not start its DevTools endpoint"
+        cdp = await DevTools.connect(url)
+        target = (await cdp.send("Target.createTarget", {"url": "about:blank"}))["targetId"]
+        session = (await cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            await cdp.send(f"{domain}.enable", session=session)
+        report = {}
+        for page in pages:
+            cdp.events.clear()
+            await cdp.send("Page.navigate", {"url": f"{base}/{page}"}, session=session)
+            t0 = time.time()
+            while not any(e.get("method") == "Page.loadEventFired" for e in cdp.events) and time.time() - t0 < 60:
+                await asyncio.sleep(0.05)
+            res = await cdp.send("Runtime.evaluate", {"expression": IMAGES_JS, "awaitPromise": True,
+                                                      "returnByValue": True}, session=session)
+            await asyncio.sleep(0.3)  # late console messages
+            errors = []
+            for e in cdp.events:
+                method, p = e.get("method"), e.get("params", {})
+                if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                    errors.append("console.error: " + " ".join(str(a.get("value", a.get("description", "")))
+                                                              for a in p.get("args", [])))
+                elif method == "Runtime.exceptionThrown":
+                    d = p.get("exceptionDetails", {})
+                    errors.append(f"exception: {d.get('text', '')} {d.get('exception', {}).get('description', '')}")
+                elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                    errors.append(f"log: {p['entry'].get('text', '')} {p['entry'].get('url', '')}")
+            value = res.get("result", {}).get("value")
+            if not isinstance(value, str):
+                errors.append(f"could not list the images: {json.dumps(res)[:300]}")
+                value = "[]"
+            report[page] = {"images": json.loads(value), "errors": errors}
+        cdp.ws.close()
+        return report
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_pages_render_in_a_browser_without_console_errors(smoke_book):
+    binary = chromium()
+    root, _ = smoke_book
+    html = root / "_build" / "html"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pages = ["index.html"] + sorted(str(p.relative_to(html)) for p in html.glob("book/**/*.html"))
+        report = asyncio.run(browse(binary, f"http://127.0.0.1:{server.server_address[1]}", pages))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(report) == len(pages)
+    problems = []
+    rendered = 0
+    for page, r in report.items():
+        problems += [f"{page}: {e}" for e in r["errors"]]
+        problems += [f"{page}: image {src} not rendered" for src, width in r["images"] if not width]
+        rendered += sum(1 for _, width in r["images"] if width)
+    assert not problems, "\n".join(problems[:20])
+    assert rendered >= 100
