@@ -276,25 +276,24 @@ def check_model_file(path: str | os.PathLike, *, input_shape: tuple, n_classes: 
     return model
 
 
-def _save_model(model, path: Path) -> None:
-    """Save atomically: Keras insists on the .keras suffix, so a hidden .keras name, then rename."""
+def _save_atomic(save, path: Path, suffix: str) -> None:
+    """Save with ``save(tmp)`` under a hidden name ending in ``suffix`` (Keras checks the
+    suffix), then rename to ``path``: a kill never leaves a half-written file there."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
     try:
-        model.save(tmp)
+        save(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _save_model(model, path: Path) -> None:
+    _save_atomic(model.save, path, ".keras")
 
 
 def _save_weights(model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.weights.h5")
-    try:
-        model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _save_atomic(model.save_weights, path, ".weights.h5")
 
 
 def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None = None,
