@@ -15,6 +15,7 @@ import numpy as np
 
 from ._io import atomic_path
 from .errors import ParameterError
+from . import features
 from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
 
 #: first STFT frame and last (excluded, counted from the end) of the spectrogram's columns
@@ -34,13 +35,11 @@ def stft(x: np.ndarray) -> np.ndarray:
     np.ndarray, shape (228, 230), complex
         Frequency bins x frames; ``[0:227, 2:-1]`` are the spectrogram's cells.
     """
-    import scipy.signal
-
     x = np.asarray(x, dtype=np.float64)
     if x.shape != (ALEXNET_LEN,):
         raise ParameterError(f"audible explanations need one embedded 8-kHz second, shape ({ALEXNET_LEN},), "
                              f"got {x.shape}")
-    return scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")[2]
+    return features.stft(x)
 
 
 def top_cells(attribution: np.ndarray, top_percent: float = 20.0, *, absolute: bool = False) -> np.ndarray:

@@ -144,11 +144,26 @@ def alexnet_spectrogram(x: np.ndarray) -> np.ndarray:
         (0 to ~3.98 kHz), time columns; values in [-80, 0] dB.
     """
     import librosa
+
+    z = np.abs(stft(x)[0:227, 2:-1])
+    return librosa.amplitude_to_db(z, ref=np.max).astype(np.float32)
+
+
+def stft(x: np.ndarray) -> np.ndarray:
+    """The study's complex STFT of an embedded 8-kHz second (455-sample Hann, 420 overlap).
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+
+    Returns
+    -------
+    np.ndarray, shape (228, 230), complex
+        Frequency bins x frames; ``[0:227, 2:-1]`` are the spectrogram's cells.
+    """
     import scipy.signal
 
-    _, _, z = scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")
-    z = np.abs(z[0:227, 2:-1])
-    return librosa.amplitude_to_db(z, ref=np.max).astype(np.float32)
+    return scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")[2]
 
 
 _FRAMES = None
