@@ -190,8 +190,9 @@ def run_study(root: Path, dst: Path) -> tuple[int, float]:
 def run_ours(root: Path, out: Path, mode: str):
     from xaispec.data.prepare import prepare
 
+    shutil.rmtree(out, ignore_errors=True)  # a fresh destination, as for the study (not timed)
     t0 = time.perf_counter()
-    res = prepare("audiomnist", root, out_dir=out, mode=mode, workers=2, force=True, progress=False)
+    res = prepare("audiomnist", root, out_dir=out, mode=mode, workers=2, progress=False)
     return res, time.perf_counter() - t0
 
 

@@ -63,6 +63,22 @@ def test_matches_the_study_at_stored_offsets(fsdd, fsdd_store):
         ours = s.load([row])[0]
         theirs = study_spectrogram(fsdd / rec["path"], int(rec["offset"]))
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        # seed-exact: the very float32 values of the study's computation, not just close ones
+        np.testing.assert_array_equal(ours, theirs.astype(np.float32))
+
+
+def test_exact_spectrogram_is_bit_identical_to_the_study_at_48k(tmp_path):
+    # 48-kHz clips of awkward lengths exercise the study's FFT resampler, then our STFT
+    root = audiomnist_like(tmp_path / "am", participants=(1,), digits=(0, 1, 2), reps=(0, 1))
+    rng = np.random.default_rng(5)
+    for i, wav in enumerate(sorted((root / "data/01").glob("*.wav"))):
+        x = rng.normal(scale=3000, size=30011 + 7 * i) * np.hanning(30011 + 7 * i)
+        write_wav(wav, (x / 32768).astype(np.float32), 48000)
+    res = prepare("audiomnist", root, out_dir=tmp_path / "out", workers=1, progress=False)
+    s = Store(res.store)
+    for row, rec in s.index.iterrows():
+        theirs = study_spectrogram(root / rec["path"], int(rec["offset"]))
+        np.testing.assert_array_equal(s.load([row])[0], theirs.astype(np.float32))
 
 
 def test_offsets_depend_on_sample_id_not_on_workers(fsdd, fsdd_store, tmp_path):

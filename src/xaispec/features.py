@@ -133,6 +133,11 @@ def draw_offset(n: int, rng: np.random.Generator, *, length: int = ALEXNET_LEN) 
 def alexnet_spectrogram(x: np.ndarray) -> np.ndarray:
     """The study's dB spectrogram of one embedded 8-kHz second.
 
+    The same operations, in the same order and precision, as the study's
+    ``librosa.amplitude_to_db(abs(scipy.signal.stft(x, ...)[2])[0:227, 2:-1], ref=np.max)``,
+    restricted to the frames and bins it keeps: the float32 result is bit-identical to
+    the study's, in about half the time.
+
     Parameters
     ----------
     x : np.ndarray, shape (8000,)
@@ -140,13 +145,81 @@ def alexnet_spectrogram(x: np.ndarray) -> np.ndarray:
     Returns
     -------
     np.ndarray, shape (227, 227), float32
-        ``amplitude_to_db(abs(stft(x))[0:227, 2:-1], ref=max)``: frequency rows
-        (0 to ~3.98 kHz), time columns; values in [-80, 0] dB.
+        Frequency rows (0 to ~3.98 kHz), time columns; values in [-80, 0] dB.
     """
-    import librosa
+    import scipy.fft
 
-    z = np.abs(stft(x)[0:227, 2:-1])
-    return librosa.amplitude_to_db(z, ref=np.max).astype(np.float32)
+    window = _hann()
+    x = np.asarray(x, dtype=np.float64)
+    # scipy.signal.stft: windowed frames, real FFT, then scaled by sqrt(1 / sum(window)^2);
+    # frames wholly in the zero padding around a short clip transform to exact zeros, so
+    # only the others are computed and the zeros' cells filled in with their known value
+    lo, hi = _active_frames(x)
+    z = scipy.fft.rfft(window * _study_frames(x)[lo:hi], axis=-1)
+    z *= np.sqrt(1.0 / window.sum() ** 2)
+    magnitude = np.abs(z[:, :ALEXNET_SHAPE[0]].T)
+    # librosa.amplitude_to_db(..., ref=np.max): power_to_db of the squared magnitude
+    amin, top_db = 1e-5, 80.0
+    ref = np.max(magnitude, initial=0.0)
+    power = np.square(magnitude, out=magnitude)
+    ref_db = 10.0 * np.log10(np.maximum(amin ** 2, ref ** 2))
+    db = np.empty(ALEXNET_SHAPE)
+    db[:, :lo] = db[:, hi:] = 10.0 * np.log10(np.maximum(amin ** 2, np.zeros(1)))[0] - ref_db
+    db[:, lo:hi] = 10.0 * np.log10(np.maximum(amin ** 2, power))
+    db[:, lo:hi] -= ref_db
+    db = np.maximum(db, db.max() - top_db)
+    return db.astype(np.float32)
+
+
+_WINDOWS: dict = {}
+
+
+def _hann(dtype=None) -> np.ndarray:
+    """The study's periodic Hann window of ``NPERSEG`` samples: float64 as scipy uses it, or
+    (``dtype`` given) divided by its sum in that precision, as the fast mode applies it."""
+    if dtype not in _WINDOWS:
+        import scipy.signal
+
+        window = scipy.signal.get_window("hann", NPERSEG)
+        _WINDOWS[dtype] = window if dtype is None else (window / window.sum()).astype(dtype)
+    return _WINDOWS[dtype]
+
+
+def _active_frames(x: np.ndarray) -> tuple[int, int]:
+    """The kept frames ``[lo, hi)`` that overlap a nonzero sample of ``x``; the others are
+    all zeros (their spectrum is exactly zero), which saves most of the work for short clips."""
+    nonzero = np.flatnonzero(x)
+    if not len(nonzero):
+        return 0, 0
+    hop, half = NPERSEG - NOVERLAP, NPERSEG // 2
+    # kept frame j covers x[hop * j - (half - 2 * hop) : hop * j - (half - 2 * hop) + NPERSEG]
+    shift = half - 2 * hop
+    lo = max(0, (int(nonzero[0]) + shift - NPERSEG) // hop + 1)
+    hi = min(ALEXNET_SHAPE[1], (int(nonzero[-1]) + shift) // hop + 1)
+    return lo, hi
+
+
+def _study_frames(x: np.ndarray) -> np.ndarray:
+    """The frames of an embedded second that become the study's 227 columns (a strided view).
+
+    ``scipy.signal.stft`` pads ``nperseg // 2`` zeros at each side, then up to a whole number
+    of hops, and frames every ``hop`` samples; the study keeps frames 2 .. 228 (``[2:-1]``).
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (8000,)
+
+    Returns
+    -------
+    np.ndarray, shape (227, 455), read-only view of a padded copy of ``x``
+    """
+    hop = NPERSEG - NOVERLAP
+    first = 2 * hop
+    padded = np.zeros(first + (ALEXNET_SHAPE[1] - 1) * hop + NPERSEG, dtype=x.dtype)
+    half = NPERSEG // 2
+    padded[half:half + len(x)] = x
+    return np.lib.stride_tricks.as_strided(padded[first:], shape=(ALEXNET_SHAPE[1], NPERSEG),
+                                           strides=(hop * padded.itemsize, padded.itemsize), writeable=False)
 
 
 def stft(x: np.ndarray) -> np.ndarray:
@@ -166,14 +239,11 @@ def stft(x: np.ndarray) -> np.ndarray:
     return scipy.signal.stft(x, ALEXNET_SR, nperseg=NPERSEG, noverlap=NOVERLAP, window="hann")[2]
 
 
-_FRAMES = None
-
-
 def alexnet_spectrogram_fast(x: np.ndarray) -> np.ndarray:
-    """Float32 equivalent of :func:`alexnet_spectrogram` for the fast mode, about 3x quicker.
+    """Single-precision equivalent of :func:`alexnet_spectrogram` for the fast mode.
 
-    Same frames, window, scaling and dB conversion, computed in single precision with one
-    real FFT over all frames; agrees with the exact function to about 1e-4 dB.
+    Same frames, window, scaling and dB conversion in float32; on the same samples it
+    agrees with the exact function to within 0.01 dB.
 
     Parameters
     ----------
@@ -183,31 +253,21 @@ def alexnet_spectrogram_fast(x: np.ndarray) -> np.ndarray:
     -------
     np.ndarray, shape (227, 227), float32
     """
-    global _FRAMES
     import scipy.fft
-    import scipy.signal
 
-    if _FRAMES is None:
-        # scipy.signal.stft pads nperseg // 2 zeros each side, then to a whole number of hops;
-        # frames 2 .. 228 are the study's columns 2:-1
-        hop = NPERSEG - NOVERLAP
-        starts = hop * np.arange(2, 2 + ALEXNET_SHAPE[1])
-        window = scipy.signal.get_window("hann", NPERSEG)
-        _FRAMES = (starts[:, None] + np.arange(NPERSEG)[None, :], (window / window.sum()).astype(np.float32))
-    index, window = _FRAMES
-    half = NPERSEG // 2
-    padded = np.zeros(index[-1, -1] + 1, dtype=np.float32)
-    padded[half:half + len(x)] = x
-    frames = padded[index]
-    frames *= window
-    z = scipy.fft.rfft(frames, axis=-1)[:, :ALEXNET_SHAPE[0]]
-    power = z.real ** 2 + z.imag ** 2
+    x = np.asarray(x, dtype=np.float32)
+    lo, hi = _active_frames(x)
+    z = scipy.fft.rfft(_study_frames(x)[lo:hi] * _hann(np.float32), axis=-1)[:, :ALEXNET_SHAPE[0]]
+    power = np.square(z.real)
+    power += np.square(z.imag)
+    db = np.empty(ALEXNET_SHAPE[::-1], dtype=np.float32)   # frames x bins, returned transposed
+    db[:lo] = db[hi:] = np.log10(np.full(1, 1e-10, np.float32))[0]  # frames of zeros: the floor
     np.maximum(power, 1e-10, out=power)
-    db = np.log10(power)
+    np.log10(power, out=db[lo:hi])
     db *= 10.0
     db -= db.max()                       # ref = max
     np.maximum(db, -80.0, out=db)        # top_db = 80
-    return np.ascontiguousarray(db.T)
+    return db.T
 
 
 def mel_excerpt(y: np.ndarray) -> np.ndarray:

@@ -88,7 +88,18 @@ def _sex(value) -> str:
 
 
 def _wavs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+    """Every ``.wav`` file (any case) under ``folder``, sorted."""
+    found, todo, seen = [], [str(folder)], {os.path.realpath(folder)}
+    while todo:
+        with os.scandir(todo.pop()) as entries:
+            for e in entries:
+                if e.is_dir():
+                    if os.path.realpath(e.path) not in seen:   # a linked folder once, no loops
+                        seen.add(os.path.realpath(e.path))
+                        todo.append(e.path)
+                elif e.name.lower().endswith(".wav") and e.is_file():
+                    found.append(e.path)
+    return [Path(f) for f in sorted(found)]
 
 
 def _finish(rows: list[dict], skips: list[Skip], root: Path, columns: tuple) -> tuple[pd.DataFrame, list[Skip]]:
@@ -160,23 +171,26 @@ def index_audiomnist(root: str | os.PathLike) -> tuple[pd.DataFrame, list[Skip]]
     if not data.is_dir():
         raise DataError(f"{root}: not an AudioMNIST layout (no data/ folder)")
     meta = read_audiomnist_meta(meta_path).set_index("speaker")
+    sex = meta["sex"].to_dict()
     pattern = re.compile(r"^(\d)_(\d{2})_(\d+)\.wav$", re.IGNORECASE)
     rows, skips = [], []
     for wav in _wavs(data):
         rel = wav.relative_to(root).as_posix()
-        m = pattern.match(wav.name)
+        folder, _, name = rel.rpartition("/")
+        folder = folder.rpartition("/")[2]
+        m = pattern.match(name)
         if not m:
             skips.append(Skip(rel, "file name does not match {digit}_{NN}_{rep}.wav"))
             continue
         digit, speaker, rep = m.groups()
-        if wav.parent.name != speaker:
-            skips.append(Skip(rel, f"participant {speaker} in the name but folder {wav.parent.name!r}"))
+        if folder != speaker:
+            skips.append(Skip(rel, f"participant {speaker} in the name but folder {folder!r}"))
             continue
-        if speaker not in meta.index:
+        if speaker not in sex:
             skips.append(Skip(rel, f"participant {speaker} is missing from {meta_path.name}"))
             continue
         rows.append({"sample_id": f"{digit}_{speaker}_{int(rep)}", "path": rel, "speaker": speaker,
-                     "sex": meta.at[speaker, "sex"], "repetition": int(rep), "digit": int(digit)})
+                     "sex": sex[speaker], "repetition": int(rep), "digit": int(digit)})
     return _finish(rows, skips, root, BASE_COLUMNS + ("digit",))
 
 

@@ -1,14 +1,14 @@
 """Preparation: a corpus index -> one HDF5 store per representation.
 
-1. A quick check of every file (decode, duration, NaN/Inf, ...) in parallel decides which
-   samples go into the store and everything about them but the arrays (offsets, flags,
-   checksums): files that fail are skipped and reported.
-2. The store is then created under a temporary name with its index, attributes and
-   space for the arrays, which are contiguous blocks of the file.
-3. Worker processes compute chunks of samples and write their rows straight into
-   that space; a small marker file records each finished chunk. A rerun after a kill
-   computes only the chunks without a marker.
-4. The complete file is renamed to its final name.
+1. The store's arrays are allocated under a temporary name, one row per indexed sample,
+   each array one contiguous block of the file.
+2. Worker processes take chunks of samples: each file is read once, checked (decoding,
+   duration, NaN/Inf, ...) and turned into its arrays, which are written straight into
+   their rows; a small marker file then records the chunk's per-sample metadata and
+   skips. A rerun after a kill computes only the samples no marker covers.
+3. Files that failed their checks are reported; if any were skipped, the good rows are
+   copied into a store of the right size. The index table and attributes are added and
+   the complete file is renamed to its final name.
 
 Every byte is determined by the inputs and the configuration (no timestamps, each
 sample's random draws seeded by its id), so an interrupted and an uninterrupted run
@@ -17,7 +17,9 @@ finished store.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -30,11 +32,11 @@ import pandas as pd
 
 from .. import features as F
 from .._io import atomic_path, write_json_atomic, write_text_atomic
-from ..audio import read_audio
-from ..errors import DataError, ParameterError
+from ..audio import probe_audio, read_audio
+from ..errors import DataError, ParameterError, XaispecError
 from ..events import EventLog
 from .corpora import Skip, get_corpus, index_corpus
-from .store import create_preallocated
+from .store import create_preallocated, finish_store
 
 REPRESENTATIONS = ("alexnet", "mel128", "mel2d")
 STORE_FORMAT = 1
@@ -89,32 +91,29 @@ class PrepareResult:
 
 # ---------------------------------------------------------------- per-sample work
 #
-# ``_check_*`` reads a file and returns everything about the sample except its arrays
-# (raising DataError for a file to skip); ``_compute_*`` returns the arrays.
+# One function per representation reads a file once and returns everything about the
+# sample (offsets, flags, checksum: the index columns) and its arrays, raising
+# DataError for a file to skip.
 
-def _check_alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> dict:
+def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
     audio = read_audio(path)
     n = F.resampled_length(len(audio.samples), audio.sr, F.ALEXNET_SR)
     cropped = n > F.ALEXNET_LEN
     if cropped and cfg.long_clips == "error":
         raise DataError(f"{path}: {n} samples at 8 kHz, longer than {F.ALEXNET_LEN} (1 s); "
                         "use --long-clips crop to keep its most energetic second")
-    n = min(n, F.ALEXNET_LEN)
-    offset = F.draw_offset(n, F.sample_rng(cfg.seed, sample_id))
-    return {"offset": offset, "n_samples": n, "cropped": cropped, "duration": audio.duration,
-            "sample_rate": audio.sr, "channels": audio.channels, "source_sha256": audio.sha256}
-
-
-def _compute_alexnet(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
-    audio = read_audio(path)
+    offset = F.draw_offset(min(n, F.ALEXNET_LEN), F.sample_rng(cfg.seed, sample_id))
+    meta = {"offset": offset, "n_samples": min(n, F.ALEXNET_LEN), "cropped": bool(cropped),
+            "duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
+            "source_sha256": audio.sha256}
     x = F.resample(audio.samples, sr=audio.sr, target_sr=F.ALEXNET_SR, mode=cfg.mode)
     x, _ = F.fit_clip(x, long_clips="crop", name=str(path))
     spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
-    return {"x": spectrogram(F.embed(x, offset=meta["offset"]))}
+    return meta, {"x": spectrogram(F.embed(x, offset=offset))}
 
 
-def _check_mel(path: Path, sample_id: str, cfg: PrepareConfig) -> dict:
-    audio = read_audio(path)
+def _mel_meta(path: Path) -> dict:
+    audio = probe_audio(path)
     if audio.duration <= F.MEL_OFFSET:
         raise DataError(f"{path}: {audio.duration:.2f} s, too short for the {F.MEL_OFFSET} s offset")
     return {"duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
@@ -129,18 +128,19 @@ def _mel_excerpt(path: Path) -> np.ndarray:
     return y
 
 
-def _compute_mel128(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
+def _mel128(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+    meta = _mel_meta(path)
     y = _mel_excerpt(path)
     noisy = F.add_noise(y, F.sample_rng(cfg.seed, sample_id))
-    return {"x": F.mel128(y), "x_augmented": F.mel128(noisy)}
+    return meta, {"x": F.mel128(y), "x_augmented": F.mel128(noisy)}
 
 
-def _compute_mel2d(path: Path, sample_id: str, meta: dict, cfg: PrepareConfig) -> dict:
-    return {"x": F.mel2d(_mel_excerpt(path))}
+def _mel2d(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+    meta = _mel_meta(path)
+    return meta, {"x": F.mel2d(_mel_excerpt(path))}
 
 
-_CHECK = {"alexnet": _check_alexnet, "mel128": _check_mel, "mel2d": _check_mel}
-_COMPUTE = {"alexnet": _compute_alexnet, "mel128": _compute_mel128, "mel2d": _compute_mel2d}
+_SAMPLE = {"alexnet": _alexnet, "mel128": _mel128, "mel2d": _mel2d}
 #: the arrays of each representation: name -> (shape of one row, dtype)
 ARRAYS = {
     "alexnet": {"x": (F.ALEXNET_SHAPE, "<f4")},
@@ -149,38 +149,102 @@ ARRAYS = {
 }
 
 
-def _check_chunk(job: tuple) -> list[tuple[str, str, dict | None, str | None]]:
-    """Check a chunk of files: (sample_id, path, meta or None, skip reason or None) each."""
-    root, rows, cfg = job
-    out = []
-    for sample_id, rel in rows:
+def _write_rows(fd: int, buf: np.ndarray, at: int) -> None:
+    """Write a C-contiguous array's bytes at byte ``at`` of an open file."""
+    view = memoryview(buf).cast("B")
+    pos = 0
+    while pos < len(view):
+        pos += os.pwrite(fd, view[pos:], at + pos)
+
+
+_BUFFERS: dict = {}
+
+
+def _buffer(name: str, shape: tuple, dtype: str) -> np.ndarray:
+    """A chunk's rows of one array, reused from chunk to chunk (fresh memory costs page faults)."""
+    key = (name, shape[1:], dtype)
+    if key not in _BUFFERS or len(_BUFFERS[key]) < shape[0]:
+        _BUFFERS[key] = np.empty(shape, dtype=np.dtype(dtype))
+    return _BUFFERS[key][:shape[0]]
+
+
+def _prepare_chunk(job: tuple) -> int:
+    """Read, check and compute a chunk of samples; write their rows in place; mark it done.
+
+    The marker (written last, atomically) holds each sample's metadata or skip reason.
+    """
+    root, rows, start, cfg, store_path, layout, marker = job
+    buffers = {name: _buffer(name, (len(rows), *shape[1:]), dtype) for name, (_, shape, dtype) in layout.items()}
+    results = []
+    for i, (sample_id, rel) in enumerate(rows):
+        path = Path(root) / rel
         try:
-            out.append((sample_id, rel, _CHECK[cfg.representation](Path(root) / rel, sample_id, cfg), None))
+            meta, arrays = _SAMPLE[cfg.representation](path, sample_id, cfg)
         except DataError as exc:
-            out.append((sample_id, rel, None, str(exc).split(": ", 1)[-1]))
+            results.append([None, str(exc).split(": ", 1)[-1]])
+            for buf in buffers.values():
+                buf[i] = 0   # a row that is dropped later, but never garbage
+            continue
+        except Exception as exc:  # not bad input but a failure of ours: stop, naming the file
+            raise XaispecError(f"{path}: preparing it failed ({exc.__class__.__name__}: {exc})") from exc
+        for name, arr in arrays.items():
+            buffers[name][i] = arr
+        results.append([meta, None])
+    fd = os.open(store_path, os.O_WRONLY)
+    try:
+        for name, (offset, _, _) in layout.items():
+            # each array is one contiguous block of the file: this chunk's rows go in place,
+            # through the OS (no flush): a killed worker loses nothing it wrote
+            buf = buffers[name]
+            _write_rows(fd, buf, offset + start * buf[0].nbytes)
+    finally:
+        os.close(fd)
+    write_json_atomic(marker, {"start": start, "stop": start + len(rows), "results": results})
+    return len(rows)
+
+
+def _markers(parts: Path) -> list[dict]:
+    """The finished chunks recorded in ``parts``, in row order."""
+    done = [json.loads(p.read_text(encoding="utf-8")) for p in parts.glob("chunk_*.done")]
+    return sorted(done, key=lambda m: m["start"])
+
+
+def _todo(n: int, done: list[dict], chunk_size: int, workers: int = 1) -> list[tuple[int, int]]:
+    """Row ranges ``[start, stop)`` that no finished chunk covers, at most ``chunk_size`` long.
+
+    Towards the end the chunks get shorter (down to 4 rows), so the workers finish together.
+    """
+    covered = np.zeros(n, dtype=bool)
+    for m in done:
+        covered[m["start"]:m["stop"]] = True
+    missing = np.flatnonzero(~covered)
+    out, i = [], 0
+    while i < len(missing):
+        size = max(4, min(chunk_size, -(-(len(missing) - i) // (2 * workers))))
+        part = missing[i:i + size]
+        # a chunk is a run of consecutive rows
+        stop = int(np.flatnonzero(np.diff(part) != 1)[0]) + 1 if (np.diff(part) != 1).any() else len(part)
+        out.append((int(part[0]), int(part[stop - 1]) + 1))
+        i += stop
     return out
 
 
-def _compute_chunk(job: tuple) -> int:
-    """Compute a chunk and write its rows into the preallocated store; mark it done."""
-    chunk_no, root, rows, start, cfg, store_path, layout, marker = job
-    arrays: dict[str, list] = {}
-    for sample_id, rel, meta in rows:
-        try:
-            out = _COMPUTE[cfg.representation](Path(root) / rel, sample_id, meta, cfg)
-        except Exception as exc:  # the file passed its check: a failure now is not a skip
-            raise DataError(f"{Path(root) / rel}: failed after passing its checks "
-                            f"({exc.__class__.__name__}: {exc})") from exc
-        for name, arr in out.items():
-            arrays.setdefault(name, []).append(arr)
-    for name, (offset, shape, dtype) in layout.items():
-        # each array is one contiguous block of the file: write this chunk's rows in place
-        block = np.memmap(store_path, dtype=np.dtype(dtype), mode="r+", offset=offset, shape=tuple(shape))
-        block[start:start + len(rows)] = np.stack(arrays[name])
-        block.flush()
-        del block
-    marker.write_text("done\n")
-    return len(rows)
+def _compact(src: Path, layout: dict, keep: list[int], dst: Path) -> None:
+    """Copy rows ``keep`` (sorted) of each array of ``src`` into a new store ``dst`` of that size."""
+    shapes = {name: ((len(keep), *shape[1:]), dtype) for name, (_, shape, dtype) in layout.items()}
+    new = create_preallocated(dst, shapes)
+    keep = np.asarray(keep)
+    runs = np.split(keep, np.flatnonzero(np.diff(keep) != 1) + 1)
+    with open(src, "rb") as fin, open(dst, "r+b") as fout:
+        for name, (offset, shape, dtype) in layout.items():
+            row = int(np.prod(shape[1:])) * np.dtype(dtype).itemsize
+            pos = new[name][0]
+            for run in runs:
+                for first in range(int(run[0]), int(run[-1]) + 1, 64):  # 64 rows at a time
+                    count = min(64, int(run[-1]) + 1 - first)
+                    data = os.pread(fin.fileno(), count * row, offset + first * row)
+                    _write_rows(fout.fileno(), np.frombuffer(data, dtype=np.uint8), pos)
+                    pos += count * row
 
 
 def _warm(cfg: PrepareConfig) -> None:
@@ -203,7 +267,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
     # fork shares the parent's imported modules; elsewhere fall back to the default start method
     ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start)
+
+
+def _worker_start() -> None:
+    import gc
+
+    # the parent's objects, frozen before the fork, stay out of this process's garbage
+    # collections: collecting them would write to (and so copy) every page they live on
+    gc.freeze()
 
 
 def _run(fn, jobs: list, workers: int, pool, bar, sizes: list[int]):
@@ -235,14 +307,16 @@ def _config_hash(cfg: PrepareConfig, table: pd.DataFrame) -> str:
 
 def write_skip_report(path: Path, skips: list[Skip]) -> Path:
     """The skipped-files report: one row per file left out (header only when none)."""
-    table = pd.DataFrame([{"path": s.path, "stage": s.stage, "reason": s.reason} for s in skips],
-                         columns=["path", "stage", "reason"])
-    return write_text_atomic(path, table.to_csv(index=False))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["path", "stage", "reason"])
+    writer.writerows([s.path, s.stage, s.reason] for s in skips)
+    return write_text_atomic(path, out.getvalue())
 
 
 def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
             representation: str = "alexnet", mode: str = "exact", long_clips: str = "crop",
-            seed: int = 0, workers: int = 2, chunk_size: int = 64, force: bool = False,
+            seed: int = 0, workers: int = 2, chunk_size: int = 32, force: bool = False,
             progress: bool = True, limit: int | None = None) -> PrepareResult:
     """Prepare one representation of a corpus into ``out_dir/<representation>.h5``.
 
@@ -312,74 +386,82 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
 
     from tqdm.auto import tqdm
 
-    _warm(cfg)
+    from ..provenance import record, start_git_commit
+
+    commit = start_git_commit()   # git answers while the samples are computed
+    # 1. the arrays under a temporary name, one row per indexed sample (kept when resuming)
     rows = list(zip(table["sample_id"], table["path"]))
-    pool = _pool(workers) if workers > 1 and len(rows) > chunk_size else None
-    try:
-        # 1. check every file
-        chunks = [rows[i:i + chunk_size] for i in range(0, len(rows), chunk_size)]
-        with tqdm(total=len(rows), desc=f"check {cfg.corpus}", unit="file", disable=not progress) as bar:
-            checked = _run(_check_chunk, [(str(data_root), c, cfg) for c in chunks], workers, pool, bar,
-                           [len(c) for c in chunks])
-        good, metas = [], []
-        for sample_id, rel, meta, reason in (r for chunk in checked for r in chunk):
-            if reason is None:
-                good.append((sample_id, rel))
-                metas.append(meta)
-            else:
-                skips.append(Skip(rel, reason, "prepare"))
-        write_skip_report(report, skips)
-        for s in skips:
-            log("skipped", path=s.path, stage=s.stage, reason=s.reason)
-        long_refused = [s for s in skips if s.stage == "prepare" and "longer than" in s.reason]
-        if long_refused and long_clips == "error":
-            log("prepare_refused", long_clips=len(long_refused))
-            raise DataError(f"{len(long_refused)} clip(s) longer than 1 s at 8 kHz, listed in {report}; "
-                            "no store written (rerun with --long-clips crop to keep their loudest second)")
-        if not good:
-            raise DataError(f"{root}: every recording was skipped ({len(skips)}), see {report}")
+    parts = out_dir / f".{store.stem}.parts-{chash[:12]}"
+    raw = parts / "rows.h5"
+    created = parts / "created.json"
+    stamp = {"config_hash": chash, "fingerprint": fprint, "n": len(rows)}
+    state = json.loads(created.read_text(encoding="utf-8")) if created.is_file() else {}
+    if (not raw.is_file() or (parts / "finishing").exists()
+            or {k: state.get(k) for k in stamp} != stamp):
+        # nothing usable to resume from (another input, or killed while finishing): start over
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.mkdir(parents=True)
+        shapes = {k: ((len(rows), *shape), dtype) for k, (shape, dtype) in ARRAYS[representation].items()}
+        write_json_atomic(created, {**stamp, "layout": create_preallocated(raw, shapes)})
+    layout = json.loads(created.read_text(encoding="utf-8"))["layout"]
 
-        # 2. the store under a temporary name: index, attributes, space for the arrays
-        kept = table.set_index("sample_id").loc[[g[0] for g in good]].reset_index()
-        index = pd.concat([kept, pd.DataFrame(metas)], axis=1)
-        parts = out_dir / f".{store.stem}.parts-{chash[:12]}"
-        tmp_store = parts / "store.h5"
-        created = parts / "created.json"
-        index_hash = hashlib.sha256(index.to_csv(index=False).encode()).hexdigest()
-        if not (created.is_file() and json.loads(created.read_text()).get("index_hash") == index_hash):
-            shutil.rmtree(parts, ignore_errors=True)
-            parts.mkdir(parents=True)
-            from ..provenance import record
+    # 2. read, check and compute every sample no finished chunk covers
+    done = _markers(parts)
+    todo = _todo(len(rows), done, chunk_size, workers)
+    jobs = [(str(data_root), rows[a:b], a, cfg, str(raw), layout, parts / f"chunk_{a:07d}_{b:07d}.done")
+            for a, b in todo]
+    sizes = [b - a for a, b in todo]
+    log("prepare_start", corpus=cfg.corpus, representation=representation, mode=mode, samples=len(rows),
+        chunks=len(done) + len(jobs), resumed_chunks=len(done), workers=workers)
+    if jobs:
+        _warm(cfg)
+        pool = _pool(workers) if workers > 1 and len(jobs) > 1 else None
+        try:
+            with tqdm(total=len(rows), initial=len(rows) - sum(sizes), unit="file",
+                      desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
+                _run(_prepare_chunk, jobs, workers, pool, bar, sizes)
+        except BaseException:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        else:
+            if pool is not None:
+                pool.shutdown(wait=False)   # all done: the workers exit while the store is finished
+        finally:
+            _BUFFERS.clear()
+    results = [r for m in _markers(parts) for r in m["results"]]
+    if len(results) != len(rows):
+        raise XaispecError(f"{parts}: finished chunks cover {len(results)} of {len(rows)} samples")
 
-            attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
-                     "config": json.dumps(cfg.as_dict(), sort_keys=True),
-                     "provenance": json.dumps(record(), sort_keys=True)}
-            shapes = {k: ((len(good), *shape), dtype) for k, (shape, dtype) in ARRAYS[representation].items()}
-            layout = create_preallocated(tmp_store, shapes, index, attrs)
-            write_json_atomic(created, {"index_hash": index_hash, "layout": layout})
-        layout = json.loads(created.read_text())["layout"]
-
-        # 3. compute the chunks without a marker, each writing its rows in place
-        jobs, sizes = [], []
-        for i in range(0, len(good), chunk_size):
-            marker = parts / f"chunk_{i // chunk_size:05d}.done"
-            if marker.is_file():
-                continue
-            chunk = [(s, r, m) for (s, r), m in zip(good[i:i + chunk_size], metas[i:i + chunk_size])]
-            jobs.append((i // chunk_size, str(data_root), chunk, i, cfg, str(tmp_store), layout, marker))
-            sizes.append(len(chunk))
-        log("prepare_start", corpus=cfg.corpus, representation=representation, mode=mode,
-            samples=len(good), chunks=-(-len(good) // chunk_size), resumed_chunks=-(-len(good) // chunk_size) - len(jobs),
-            workers=workers)
-        with tqdm(total=len(good), initial=len(good) - sum(sizes), unit="file",
-                  desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
-            _run(_compute_chunk, jobs, workers, pool, bar, sizes)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    # 3. skips reported; the good rows, index and attributes make the store
+    good = [i for i, (meta, _) in enumerate(results) if meta is not None]
+    skips += [Skip(rows[i][1], reason, "prepare") for i, (meta, reason) in enumerate(results) if meta is None]
+    write_skip_report(report, skips)
+    for s in skips:
+        log("skipped", path=s.path, stage=s.stage, reason=s.reason)
+    long_refused = [s for s in skips if s.stage == "prepare" and "longer than" in s.reason]
+    if long_refused and long_clips == "error":
+        shutil.rmtree(parts, ignore_errors=True)
+        log("prepare_refused", long_clips=len(long_refused))
+        raise DataError(f"{len(long_refused)} clip(s) longer than 1 s at 8 kHz, listed in {report}; "
+                        "no store written (rerun with --long-clips crop to keep their loudest second)")
+    if not good:
+        shutil.rmtree(parts, ignore_errors=True)
+        raise DataError(f"{root}: every recording was skipped ({len(skips)}), see {report}")
+    index = pd.concat([table.iloc[good].reset_index(drop=True),
+                       pd.DataFrame([results[i][0] for i in good])], axis=1)
+    attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
+             "config": json.dumps(cfg.as_dict(), sort_keys=True),
+             "provenance": json.dumps(record(commit=commit()), sort_keys=True)}
+    (parts / "finishing").touch()   # from here on, a killed run starts over
+    final = raw
+    if len(good) < len(rows):
+        final = parts / "store.h5"
+        _compact(raw, layout, good, final)
+    finish_store(final, index, attrs)
 
     # 4. complete: rename into place
-    os.replace(tmp_store, store)
+    os.replace(final, store)
     write_json_atomic(sidecar, {"config_hash": chash, "fingerprint": fprint, "n_samples": len(good),
                                 "skipped": [asdict(s) for s in skips]})
     shutil.rmtree(parts, ignore_errors=True)

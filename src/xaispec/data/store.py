@@ -21,6 +21,8 @@ import pandas as pd
 from ..errors import DataError
 
 STR = None  # h5py string dtype, created lazily
+#: HDF5 format versions: readable by HDF5 1.8 and later, the same bytes every time
+LIBVER = ("earliest", "v110")
 
 
 def _str_dtype():
@@ -32,22 +34,17 @@ def _str_dtype():
     return STR
 
 
-def create_preallocated(path: str | os.PathLike, arrays: dict, index: pd.DataFrame,
-                        attrs: dict) -> dict:
-    """Create a complete store whose arrays are allocated but not yet written.
+def create_preallocated(path: str | os.PathLike, arrays: dict) -> dict:
+    """Create a store's arrays, allocated but not yet written; :func:`finish_store` completes it.
 
     Each array is one contiguous block of the file (allocated at creation, no fill
-    values written), so workers can write rows straight into it with ``np.memmap``.
+    values written), so workers can write rows straight into it at known byte offsets.
 
     Parameters
     ----------
     path : path-like
     arrays : dict
         name -> (shape, dtype string), e.g. ``{"x": ((n, 227, 227), "<f4")}``.
-    index : pd.DataFrame
-        The index table, one row per array row.
-    attrs : dict
-        File attributes (strings).
 
     Returns
     -------
@@ -57,7 +54,7 @@ def create_preallocated(path: str | os.PathLike, arrays: dict, index: pd.DataFra
     import h5py
 
     layout = {}
-    with h5py.File(path, "w", libver=("earliest", "v110"), track_order=False) as h5:
+    with h5py.File(path, "w", libver=LIBVER, track_order=False) as h5:
         for name, (shape, dtype) in arrays.items():
             dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
             dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)   # the block exists from the start
@@ -66,10 +63,26 @@ def create_preallocated(path: str | os.PathLike, arrays: dict, index: pd.DataFra
             space = h5py.h5s.create_simple(tuple(shape))
             dsid = h5py.h5d.create(h5.id, name.encode(), h5py.h5t.py_create(np.dtype(dtype)), space, dcpl=dcpl)
             layout[name] = [int(dsid.get_offset()), list(shape), dtype]
+    return layout
+
+
+def finish_store(path: str | os.PathLike, index: pd.DataFrame, attrs: dict) -> None:
+    """Add the index table and the attributes to a store made by :func:`create_preallocated`.
+
+    Parameters
+    ----------
+    path : path-like
+    index : pd.DataFrame
+        The index table, one row per array row.
+    attrs : dict
+        File attributes (strings).
+    """
+    import h5py
+
+    with h5py.File(path, "r+", libver=LIBVER, track_order=False) as h5:
         write_index(h5, index)
         for key, value in attrs.items():
             h5.attrs[key] = value
-    return layout
 
 
 def write_index(h5, table: pd.DataFrame) -> None:
