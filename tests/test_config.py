@@ -1,3 +1,6 @@
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 import xaispec
@@ -71,3 +74,21 @@ def test_project_root_found_from_subfolder(monkeypatch):
     monkeypatch.chdir(here / "src" / "xaispec")
     assert project_root() == here
     assert isinstance(xaispec.__version__, str)
+
+
+def test_provenance_names_the_checkout_commit(tmp_path):
+    import subprocess
+
+    from xaispec.provenance import git_commit, record, start_git_commit
+
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    if not head:
+        pytest.skip("not a git checkout")
+    commit = git_commit(root)
+    assert commit in (head, head + "+dirty")
+    assert start_git_commit(root)() == commit
+    assert git_commit(tmp_path) == "unknown"           # outside any checkout
+    rec = record(root, commit="abc")
+    assert rec["git_commit"] == "abc" and rec["versions"]["numpy"] == np.__version__

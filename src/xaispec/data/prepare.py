@@ -168,10 +168,11 @@ def _buffer(name: str, shape: tuple, dtype: str) -> np.ndarray:
     return _BUFFERS[key][:shape[0]]
 
 
-def _prepare_chunk(job: tuple) -> int:
+def _prepare_chunk(job: tuple) -> dict:
     """Read, check and compute a chunk of samples; write their rows in place; mark it done.
 
-    The marker (written last, atomically) holds each sample's metadata or skip reason.
+    The marker (written last, atomically) holds each sample's metadata or skip reason;
+    it is also what the function returns.
     """
     root, rows, start, cfg, store_path, layout, marker = job
     buffers = {name: _buffer(name, (len(rows), *shape[1:]), dtype) for name, (_, shape, dtype) in layout.items()}
@@ -199,8 +200,9 @@ def _prepare_chunk(job: tuple) -> int:
             _write_rows(fd, buf, offset + start * buf[0].nbytes)
     finally:
         os.close(fd)
-    write_json_atomic(marker, {"start": start, "stop": start + len(rows), "results": results})
-    return len(rows)
+    finished = {"start": start, "stop": start + len(rows), "results": results}
+    write_json_atomic(marker, finished)
+    return finished
 
 
 def _markers(parts: Path) -> list[dict]:
@@ -419,7 +421,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
         try:
             with tqdm(total=len(rows), initial=len(rows) - sum(sizes), unit="file",
                       desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
-                _run(_prepare_chunk, jobs, workers, pool, bar, sizes)
+                done += _run(_prepare_chunk, jobs, workers, pool, bar, sizes)
         except BaseException:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -429,7 +431,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
                 pool.shutdown(wait=False)   # all done: the workers exit while the store is finished
         finally:
             _BUFFERS.clear()
-    results = [r for m in _markers(parts) for r in m["results"]]
+    results = [r for m in sorted(done, key=lambda m: m["start"]) for r in m["results"]]
     if len(results) != len(rows):
         raise XaispecError(f"{parts}: finished chunks cover {len(results)} of {len(rows)} samples")
 
@@ -448,8 +450,9 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     if not good:
         shutil.rmtree(parts, ignore_errors=True)
         raise DataError(f"{root}: every recording was skipped ({len(skips)}), see {report}")
-    index = pd.concat([table.iloc[good].reset_index(drop=True),
-                       pd.DataFrame([results[i][0] for i in good])], axis=1)
+    metas = pd.DataFrame([results[i][0] for i in good])
+    # columns in one fixed order, whether a chunk's results came from a worker or a marker file
+    index = pd.concat([table.iloc[good].reset_index(drop=True), metas[sorted(metas.columns)]], axis=1)
     attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
              "config": json.dumps(cfg.as_dict(), sort_keys=True),
              "provenance": json.dumps(record(commit=commit()), sort_keys=True)}
