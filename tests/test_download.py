@@ -654,3 +654,38 @@ def test_sources_are_well_formed():
     assert rav.filename == "Audio_Speech_Actors_01-24.zip"
     with pytest.raises(dataclasses.FrozenInstanceError):
         rav.size = 1  # type: ignore[misc]
+
+
+def test_concurrent_fetches_of_one_corpus_extract_it_once(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    files = layout("fsdd")
+    top = ROOT_PREFIX["fsdd"]
+    for i in range(400):  # enough files that two unlocked extractions would overlap
+        files[f"{top}recordings/{i % 10}_theo_{i}.wav"] = wav_bytes(i, n=4000)
+    archive = make_zip(tmp_path / "fsdd.zip", files)
+    dest, go = tmp_path / "raw" / "fsdd", tmp_path / "go"
+    code = (
+        "import sys, time, pathlib\n"
+        "from xaispec.data import download as dl\n"
+        "from xaispec.events import EventLog\n"
+        "go = pathlib.Path(sys.argv[1])\n"
+        "while not go.exists(): time.sleep(0.005)\n"
+        "dl.fetch('fsdd', source=sys.argv[2], dest=sys.argv[3], downloads_dir=sys.argv[4],"
+        " progress=False, log=EventLog(sys.argv[5]))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(go), str(archive), str(dest),
+                               str(tmp_path / "dl"), str(tmp_path / f"log{i}")], stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    time.sleep(1.0)  # both started and waiting
+    go.touch()
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    events = [json.loads(line)["event"] for i in range(2)
+              for line in (tmp_path / f"log{i}" / "events.log").read_text().splitlines()]
+    assert events.count("corpus-extracted") == 1 and events.count("corpus-reused") == 1, events
+    assert "another process holds this lock" in "".join(errs)
+    for name, data in files.items():
+        assert (dest / name[len(top):]).read_bytes() == data

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and hashing.
+"""Small file helpers: atomic writes, locks and hashing.
 
 Nothing finished is ever overwritten in place: every writer goes to a temporary
 name beside the target and renames it when complete.
@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -28,6 +28,34 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, *, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file, created if missing) for the block.
+
+    Another process asking for the same lock waits until this one is released;
+    ``on_wait(message)`` is called once when it has to. On systems without ``fcntl``
+    (Windows) no lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on this platform
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"{path}: another process holds this lock; waiting for it to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -44,7 +44,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from .._io import md5_file, sha256_file, write_json_atomic
+from .._io import file_lock, md5_file, sha256_file, write_json_atomic
 from ..errors import DataError, ParameterError
 
 __all__ = [
@@ -307,6 +307,12 @@ def download(
     log = log or _nolog
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # one process at a time per file: two downloads of it would write the same .part
+    with file_lock(path.with_name(f".{path.name}.lock"), on_wait=_warn):
+        return _download(url, path, size=size, md5=md5, progress=progress, log=log)
+
+
+def _download(url: str, path: Path, *, size: int | None, md5: str | None, progress: bool, log: Log) -> Path:
     part = path.with_name(path.name + ".part")
 
     if path.exists():
@@ -715,7 +721,13 @@ def fetch(
     dest = Path(dest).expanduser().absolute()
     downloads_dir = Path(downloads_dir).expanduser()
     kind, value = _classify(source, src)
+    # one process at a time per corpus folder: a second one waits, then finds it complete
+    with file_lock(dest.parent / f".{dest.name}.lock", on_wait=_warn):
+        return _fetch(corpus, src, kind, value, source, dest, downloads_dir, force, progress, log)
 
+
+def _fetch(corpus: str, src: CorpusSource, kind: str, value, source, dest: Path, downloads_dir: Path,
+           force: bool, progress: bool, log: Log) -> Path:
     if kind == "folder":
         return _fetch_folder(Path(value), src, dest, force, log)
 
