@@ -74,3 +74,29 @@ def test_write_wav_is_atomic_and_readable(tmp_path):
     assert sr == 8000 and data.shape == (8000,)
     np.testing.assert_allclose(data, y, atol=1 / 16000)
     assert sorted(p.name for p in path.parent.iterdir()) == ["x.wav"]
+
+
+def test_audible_mel_keeps_the_bands_and_frames_a_mel_map_ranks_highest():
+    import librosa
+
+    from xaispec.explanations import audible_mel
+    from xaispec.features import MEL2D_BANDS, MEL2D_FRAMES, MEL_SR, mel_excerpt
+
+    # 1 s of 500 Hz + 3000 Hz, then the zero padding of a short excerpt
+    t = np.arange(MEL_SR) / MEL_SR
+    y = mel_excerpt((np.sin(2 * np.pi * 500 * t) + np.sin(2 * np.pi * 3000 * t)) * np.hanning(MEL_SR) * 0.3)
+    centres = librosa.mel_frequencies(n_mels=MEL2D_BANDS + 2, fmax=MEL_SR / 2)[1:-1]
+    band = int(np.argmin(np.abs(centres - 3000)))
+    seconds = MEL_SR / 512                     # mel frames per second
+    a = np.zeros((MEL2D_BANDS, MEL2D_FRAMES))
+    a[band - 1:band + 2, : int(seconds)] = 1.0  # the 3-kHz bands during the sound
+    out = audible_mel(y, a, top_percent=2)
+    assert out.shape == y.shape and out.dtype == np.float32 and np.abs(out).max() > 0.5
+    spectrum = np.abs(np.fft.rfft(out)) ** 2
+    freqs = np.fft.rfftfreq(len(out), 1 / MEL_SR)
+    assert spectrum[(freqs > 2500) & (freqs < 3500)].sum() > 0.95 * spectrum.sum()  # the 500 Hz tone is gone
+    assert np.abs(out[int(1.2 * MEL_SR):]).max() < 1e-3                              # nothing after the sound
+    # a map that ranks only the padding highest is heard as silence
+    pad = np.zeros_like(a)
+    pad[:, int(1.5 * seconds):] = 1.0
+    assert not audible_mel(y, pad, top_percent=20).any()
