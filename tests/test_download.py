@@ -608,7 +608,8 @@ def test_complete_dest_is_reused_and_force_replaces(tmp_path, server, monkeypatc
     dl.fetch("ravdess", dest=dest, downloads_dir=dls, force=True, progress=False)
     assert wav.stat().st_mtime != past and marker.stat().st_mtime != past
     check_corpus(dest, "ravdess")
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["ravdess"]
+    # nothing left of the swap; the lock file that keeps two fetches apart stays
+    assert sorted(p.name for p in dest.parent.iterdir()) == [".ravdess.lock", "ravdess"]
 
 
 # --------------------------------------------------------------------------- bad arguments
@@ -689,3 +690,23 @@ def test_concurrent_fetches_of_one_corpus_extract_it_once(tmp_path):
     assert "another process holds this lock" in "".join(errs)
     for name, data in files.items():
         assert (dest / name[len(top):]).read_bytes() == data
+
+
+def test_exchange_swaps_folders_and_links_in_one_step(tmp_path):
+    import sys
+
+    from xaispec._io import exchange
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "new.txt").write_text("new")
+    (b / "old.txt").write_text("old")
+    atomic = exchange(a, b)
+    assert (b / "new.txt").read_text() == "new" and (a / "old.txt").read_text() == "old"
+    link = tmp_path / "link"
+    link.symlink_to(a, target_is_directory=True)
+    exchange(link, b)                       # a folder and a link trade places
+    assert b.is_symlink() and (b / "old.txt").is_file() and (link / "new.txt").is_file()
+    if sys.platform.startswith("linux"):
+        assert atomic                       # renameat2(RENAME_EXCHANGE) on this kernel

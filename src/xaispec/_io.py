@@ -58,6 +58,44 @@ def file_lock(path: str | os.PathLike, *, on_wait: Callable[[str], None] | None 
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+_RENAME_EXCHANGE = 2   # linux/fs.h
+_AT_FDCWD = -100
+
+
+def exchange(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Swap two existing paths (files, folders or links): ``a`` gets ``b``'s entry and ``b`` gets ``a``'s.
+
+    On Linux this is one atomic step (``renameat2`` with ``RENAME_EXCHANGE``): someone
+    reading ``b`` sees either the old or the new entry, never nothing. Elsewhere, or where
+    the file system refuses, it takes three renames through a temporary name.
+
+    Returns
+    -------
+    bool
+        Whether the swap was atomic.
+    """
+    a, b = os.fspath(a), os.fspath(b)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+            return True
+    tmp = f"{b}.exchange-{os.getpid()}"
+    os.replace(b, tmp)
+    try:
+        os.replace(a, b)
+    except OSError:
+        os.replace(tmp, b)
+        raise
+    os.replace(tmp, a)
+    return False
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:

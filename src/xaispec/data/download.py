@@ -44,7 +44,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from .._io import file_lock, md5_file, sha256_file, write_json_atomic
+from .._io import exchange, file_lock, md5_file, sha256_file, write_json_atomic
 from ..errors import DataError, ParameterError
 
 __all__ = [
@@ -634,10 +634,10 @@ def _fetch_folder(folder: Path, src: CorpusSource, dest: Path, force: bool, log:
             if not force:
                 log("corpus-reused", corpus=src.name, dest=str(dest), note="complete copy kept; force=True links the folder instead")
                 return dest
-            old = dest.with_name(f".{dest.name}.replaced-{os.getpid()}")
-            os.replace(dest, old)
-            _symlink_atomic(dest, root)
-            shutil.rmtree(old, ignore_errors=True)
+            link = dest.with_name(f".{dest.name}.link-{os.getpid()}")
+            os.symlink(root, link, target_is_directory=True)
+            exchange(link, dest)   # the link in, in one step; the old copy now at `link`
+            shutil.rmtree(link, ignore_errors=True)
             log("corpus-copy-replaced-by-link", corpus=src.name, dest=str(dest))
         else:
             _set_aside_incomplete(dest, log, "folder without the completion marker (unfinished extraction?)")
@@ -810,28 +810,20 @@ def _fetch(corpus: str, src: CorpusSource, kind: str, value, source, dest: Path,
         raise
 
     # ---- swap it in
-    old: Path | None = None
     if dest.is_symlink():
         log("corpus-link-replaced", corpus=corpus, dest=str(dest), old_target=os.readlink(dest))
-        dest.unlink()
+        exchange(root, dest)   # the copy in, in one step; the old link now at `root`
+        os.unlink(root)
         _link_sidecar(dest).unlink(missing_ok=True)
-    elif dest.is_dir():
-        if _is_complete(dest):  # force=True
-            old = dest.with_name(f".{dest.name}.replaced-{os.getpid()}")
-            os.replace(dest, old)
-        else:
+    elif dest.is_dir() and _is_complete(dest):  # force=True
+        exchange(root, dest)   # the new copy in, in one step; the old one now inside `partial`
+    else:
+        if dest.is_dir():
             _set_aside_incomplete(dest, log, "folder without the completion marker (unfinished extraction?); extracting again")
-    try:
         os.replace(root, dest)
-    except OSError:
-        if old is not None and not os.path.lexists(dest):
-            os.replace(old, dest)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     for stale in dest.parent.glob(f".{glob_escape(dest.name)}.replaced-*"):
         if stale.is_dir() and not stale.is_symlink() and (stale / COMPLETE_MARKER).is_file():
-            shutil.rmtree(stale, ignore_errors=True)  # an old copy of ours left by an interrupted swap
+            shutil.rmtree(stale, ignore_errors=True)  # an old copy left by an earlier version's swap
     if os.path.lexists(partial):
         shutil.rmtree(partial, ignore_errors=True)
     log("corpus-extracted", corpus=corpus, dest=str(dest), archive=str(archive), files=n_files, source=origin)

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .._io import atomic_path, sha256_file, write_json_atomic
+from .._io import atomic_path, exchange, sha256_file, write_json_atomic
 from ..errors import DataError, ParameterError
 from ..events import EventLog
 
@@ -772,17 +772,14 @@ def _all_present(out_dir: Path, manifest: dict) -> bool:
 def _rebuild(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog) -> Path:
     """Build into a sibling temporary folder, then swap it in for ``out_dir``."""
     tmp = out_dir.with_name(f".{out_dir.name}.rebuild-{os.getpid()}")
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    for stale in (tmp, old):
-        if stale.exists():
-            shutil.rmtree(stale)
+    if tmp.exists():
+        shutil.rmtree(tmp)
     log("synthesize_rebuild", kind=corpus.kind, params=corpus.params, staging=str(tmp))
     _fill(tmp, corpus, progress=progress, log=log, mode="rebuild")
     if log.path.exists():  # keep the history of the folder
         os.replace(log.path, tmp / log.path.name)
-    os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    exchange(tmp, out_dir)   # the new corpus in, in one step; the old one now at tmp
+    shutil.rmtree(tmp, ignore_errors=True)
     EventLog(out_dir)("synthesize_swapped", kind=corpus.kind)
     return out_dir
 
