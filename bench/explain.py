@@ -101,19 +101,25 @@ def _precisions(model) -> dict:
     return out
 
 
-def setup_alexnet(path: Path | None):
+def _load_or_build(label: str, kind: str, path: Path | None, build, name: str):
+    """The trained smoke model of (label, fold 0, kind) when there is one, else an untrained ``build()``."""
     import keras
 
-    from xaispec.models import alexnet
-
-    model_path, run, task = _trained("digit", 0, "alexnet", path)
+    model_path, run, task = _trained(label, 0, kind, path)
     if model_path is not None:
         model = keras.saving.load_model(model_path, compile=False)
         source = f"trained smoke model {model_path.name} (policy {model.layers[0].dtype_policy.name})"
     else:
         keras.utils.set_random_seed(0)
-        model = alexnet(10)
-        source = "untrained AlexNet (no trained smoke model found)"
+        model = build()
+        source = f"untrained {name} (no trained smoke model found)"
+    return model, run, task, source
+
+
+def setup_alexnet(path: Path | None):
+    from xaispec.models import alexnet
+
+    model, run, task, source = _load_or_build("digit", "alexnet", path, lambda: alexnet(10), "AlexNet")
     if run is not None:
         x = load_inputs(run, task, "test", 64)
     else:
@@ -122,18 +128,9 @@ def setup_alexnet(path: Path | None):
 
 
 def setup_cnn1d(path: Path | None):
-    import keras
-
     from xaispec.models import cnn1d
 
-    model_path, run, task = _trained("emotion", 0, "cnn1d", path)
-    if model_path is not None:
-        model = keras.saving.load_model(model_path, compile=False)
-        source = f"trained smoke model {model_path.name} (policy {model.layers[0].dtype_policy.name})"
-    else:
-        keras.utils.set_random_seed(0)
-        model = cnn1d(8)
-        source = "untrained CNN1D (no trained smoke model found)"
+    model, run, task, source = _load_or_build("emotion", "cnn1d", path, lambda: cnn1d(8), "CNN1D")
     rng = np.random.default_rng(1)
     if run is not None:
         background = load_inputs(run, task, "train", 200, seed=0)
