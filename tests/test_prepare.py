@@ -231,3 +231,46 @@ def test_all_of_fsdd(fsdd, tmp_path):
     assert sorted(s.index.loc[s.index["cropped"], "path"]) == sorted(long)
     assert len(long) == 20  # the real clips longer than 1 s at 8 kHz
     assert s.index.groupby("speaker").size().tolist() == [500] * 6
+
+
+def test_killed_while_finishing_starts_over_and_equals_a_clean_run(fsdd, tmp_path, monkeypatch):
+    from xaispec.data import prepare as P
+
+    clean = prepare("fsdd", fsdd, out_dir=tmp_path / "clean", limit=24, workers=1, chunk_size=8, progress=False)
+    real = P.finish_store
+
+    def killed(path, index, attrs):  # the index half written, then the process dies
+        import h5py
+
+        with h5py.File(path, "r+") as h5:
+            h5.create_group("index")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "finish_store", killed)
+    with pytest.raises(KeyboardInterrupt):
+        prepare("fsdd", fsdd, out_dir=tmp_path / "out", limit=24, workers=1, chunk_size=8, progress=False)
+    assert list((tmp_path / "out").glob(".alexnet.parts-*/finishing"))
+    monkeypatch.setattr(P, "finish_store", real)
+    again = prepare("fsdd", fsdd, out_dir=tmp_path / "out", limit=24, workers=1, chunk_size=8, progress=False)
+    assert again.store.read_bytes() == clean.store.read_bytes()
+
+
+def test_store_with_skipped_files_is_the_same_for_any_worker_count(tmp_path):
+    from conftest import fsdd_like
+
+    root = fsdd_like(tmp_path / "c")
+    rec = root / "recordings"
+    (rec / "1_bert_0.wav").write_bytes(b"")                            # skipped: empty
+    (rec / "2_carl_1.wav").write_bytes((rec / "0_anna_0.wav").read_bytes()[:100])  # skipped: truncated
+    one = prepare("fsdd", root, out_dir=tmp_path / "one", workers=1, chunk_size=3, progress=False)
+    two = prepare("fsdd", root, out_dir=tmp_path / "two", workers=2, chunk_size=5, progress=False)
+    assert one.n_samples == two.n_samples == 16 and len(one.skipped) == 2
+    assert one.store.read_bytes() == two.store.read_bytes()
+    s = Store(one.store)
+    assert "1_bert_0" not in set(s.index["sample_id"]) and len(s) == s.shape[0] == 16
+    # the rows kept are those of the good files: as prepared from a corpus without the bad ones
+    (rec / "1_bert_0.wav").unlink()
+    (rec / "2_carl_1.wav").unlink()
+    good = Store(prepare("fsdd", root, out_dir=tmp_path / "good", workers=2, progress=False).store)
+    assert good.index.equals(s.index)
+    np.testing.assert_array_equal(good.load(), s.load())
