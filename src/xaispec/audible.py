@@ -24,17 +24,7 @@ PEAK = 0.9
 
 
 def stft(x: np.ndarray) -> np.ndarray:
-    """The study's complex STFT of an embedded 1-s, 8-kHz clip.
-
-    Parameters
-    ----------
-    x : np.ndarray, shape (8000,)
-
-    Returns
-    -------
-    np.ndarray, shape (228, 230), complex
-        Frequency bins x frames; ``[0:227, 2:-1]`` are the spectrogram's cells.
-    """
+    """:func:`xaispec.features.stft` of ``x``, once its shape is checked: (8000,) -> (228, 230)."""
     x = np.asarray(x, dtype=np.float64)
     if x.shape != (ALEXNET_LEN,):
         raise ParameterError(f"audible explanations need one embedded 8-kHz second, shape ({ALEXNET_LEN},), "
