@@ -159,9 +159,8 @@ def embedded_signal(store_row, corpus_root: str | os.PathLike, mode: str = "exac
     sha = store_row.get("source_sha256") if hasattr(store_row, "get") else None
     if sha and isinstance(sha, str) and sha != audio.sha256:
         raise DataError(f"{path}: the file changed since the store was prepared (sha256 differs)")
-    x = F.resample(audio.samples, sr=audio.sr, target_sr=F.ALEXNET_SR, mode=mode)
-    x, _ = F.fit_clip(x, long_clips="crop", name=str(path))
-    return F.embed(x, offset=int(store_row["offset"]))
+    return F.embedded_second(audio.samples, sr=audio.sr, offset=int(store_row["offset"]), mode=mode,
+                             name=str(path))
 
 
 def excerpt_signal(store_row, corpus_root: str | os.PathLike) -> np.ndarray:

@@ -125,6 +125,30 @@ def embed(x: np.ndarray, *, offset: int, length: int = ALEXNET_LEN) -> np.ndarra
     return out
 
 
+def embedded_second(samples: np.ndarray, *, sr: int, offset: int, mode: str = "exact",
+                    name: str = "clip") -> np.ndarray:
+    """A clip as the AlexNet spectrogram sees it: resampled to 8 kHz, cropped to its most
+    energetic second if longer, and embedded in one second of zeros at ``offset``.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+    sr : int
+    offset : int
+    mode : {"exact", "fast"}
+        The resampler (see :func:`resample`).
+    name : str
+        Names the clip in errors.
+
+    Returns
+    -------
+    np.ndarray, shape (8000,), float64
+    """
+    x = resample(samples, sr=sr, target_sr=ALEXNET_SR, mode=mode)
+    x, _ = fit_clip(x, long_clips="crop", name=name)
+    return embed(x, offset=offset)
+
+
 def draw_offset(n: int, rng: np.random.Generator, *, length: int = ALEXNET_LEN) -> int:
     """Random embedding offset in ``[0, length - n)`` like the study's ``randint`` (0 if full)."""
     return int(rng.integers(0, length - n)) if n < length else 0

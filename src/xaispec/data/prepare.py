@@ -106,10 +106,9 @@ def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict
     meta = {"offset": offset, "n_samples": min(n, F.ALEXNET_LEN), "cropped": bool(cropped),
             "duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
             "source_sha256": audio.sha256}
-    x = F.resample(audio.samples, sr=audio.sr, target_sr=F.ALEXNET_SR, mode=cfg.mode)
-    x, _ = F.fit_clip(x, long_clips="crop", name=str(path))
+    x = F.embedded_second(audio.samples, sr=audio.sr, offset=offset, mode=cfg.mode, name=str(path))
     spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
-    return meta, {"x": spectrogram(F.embed(x, offset=offset))}
+    return meta, {"x": spectrogram(x)}
 
 
 def _mel_meta(path: Path) -> dict:
