@@ -12,16 +12,21 @@ HEADER = ("# Benchmarks\n\nBenchmarks: our code and a baseline timed side by sid
 
 
 def machine() -> dict:
-    """CPU count and model name."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model}
+    """CPU count, model name, the features that decide the precision, and ``auto``'s choice
+    (without probing): a ratio measured on one kind of processor is not quoted for another."""
+    from xaispec.machine import decide_precision, processor
+
+    cpu = processor()
+    feats = ", ".join(name.upper().replace("_", "-") for name, on in cpu.features.items() if on) or "none of note"
+    policy = decide_precision("auto", cpu=cpu, gpus=[], probe=None).policy
+    return {"nproc": cpu.cores, "cpu": cpu.model, "features": feats, "auto": policy}
+
+
+def machine_line() -> str:
+    """One line naming the processor a table was measured on."""
+    m = machine()
+    return (f"Processor: {m['cpu']}, {m['nproc']} core(s); features {m['features']}; "
+            f"`train.mixed_precision: auto` picks {m['auto']} here.")
 
 
 def verdict(value: float, target: float) -> str:
@@ -33,7 +38,7 @@ def provenance_lines(date: str, keep: tuple) -> list[str]:
     from xaispec.provenance import git_commit, versions
 
     m, v = machine(), versions()
-    return [f"Run {date} on {m['nproc']} CPU(s), {m['cpu']}; git commit {git_commit(PROJECT)}.",
+    return [f"Run {date} on {m['nproc']} CPU(s), {m['cpu']}; git commit {git_commit(PROJECT)}.", machine_line(),
             "Versions: " + ", ".join(f"{k} {v.get(k, '?')}" for k in keep) + "."]
 
 

@@ -92,3 +92,16 @@ def test_provenance_names_the_checkout_commit(tmp_path):
     assert git_commit(tmp_path) == "unknown"           # outside any checkout
     rec = record(root, commit="abc")
     assert rec["git_commit"] == "abc" and rec["versions"]["numpy"] == np.__version__
+
+
+def test_explainer_parameters_per_model_and_method(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("book:\n  explainer_params:\n    alexnet:\n      lime: {num_samples: 30}\n")
+    assert load_profile(path).get("book.explainer_params") == {"alexnet": {"lime": {"num_samples": 30}}}
+    assert load_profile("quick").get("book.explainer_params")["alexnet"]["lime"]["num_samples"] == 100
+    for text, message in (("    audionet:\n      lime: {num_samples: 30}\n", "audionet is not a model"),
+                          ("    alexnet:\n      lime: 30\n", "must map methods to parameter mappings"),
+                          ("    - alexnet\n", "must be a mapping of models")):
+        path.write_text("book:\n  explainer_params:\n" + text)
+        with pytest.raises(ParameterError, match=message):
+            load_profile(path)

@@ -73,7 +73,7 @@ def smoke(tmp_path_factory):
                     evaluate(run, task2d)
                     runs["emotions_cnn2d"] = (run, task2d)
         finally:
-            keras.mixed_precision.set_global_policy("float32")  # the smoke profile trains in bfloat16
+            keras.mixed_precision.set_global_policy("float32")  # training may have set a mixed policy
         yield runs
 
 
@@ -227,6 +227,24 @@ def test_finished_outputs_are_reused_unless_forced(digits):
     forced = ex.explain(run, task, samples, methods=["gradcam"], force=True, progress=False)
     assert forced.methods["gradcam"].explained == 1
     assert all(f.stat().st_mtime_ns > before[f] for f in files)
+
+
+def test_mixed_precision_models_are_explained_in_float32_unless_asked(digits):
+    run, task, table = digits
+    bf16 = ex.model_copy(ex.load_model(run, task), "mixed_bfloat16")
+    assert ex.model_precision(bf16) == "mixed_bfloat16"
+    assert ex.model_precision(ex.float32_model(bf16)) == "float32"
+    plain = ex.float32_model(bf16)
+    assert ex.float32_model(plain) is plain  # a float32 model is not copied again
+    samples = table.iloc[[0]]
+    res = ex.explain(run, task, samples, methods=["gradcam"], model=bf16, figures=False, force=True, progress=False)
+    assert json.loads(res.methods["gradcam"].json.read_text())["precision"] == "float32"
+    res = ex.explain(run, task, samples, methods=["gradcam"], model=bf16, float32=False, figures=False, force=True,
+                     progress=False)
+    assert json.loads(res.methods["gradcam"].json.read_text())["precision"] == "mixed_bfloat16"
+    # methods whose bfloat16 maps disagree with float32's are not offered as trained
+    with pytest.raises(ParameterError, match="occlusion: explaining the model as trained .* not offered"):
+        ex.explain(run, task, samples, methods=["occlusion"], model=bf16, float32=False, progress=False)
 
 
 def test_same_seed_same_maps(digits):

@@ -242,3 +242,14 @@ def test_bad_input_lists_valid_values(project, tmp_path):
     assert "alexnet.h5: store not found" in out and "xaispec data prepare fsdd" in out
     out = cli("evaluate", "synthetic-digits", "--label", "digit", "--fold", 1, code=1)
     assert "AlexNet_digit_1.keras: model not found" in out
+
+
+def test_validation_share_is_spread_evenly_over_the_part():
+    from xaispec.train import Part, spread
+
+    part = Part(np.stack([np.zeros(10, dtype=np.int64), np.arange(10)], axis=1), np.arange(10) % 3,
+                [f"s{i}" for i in range(10)])
+    assert spread(part, 0) is part and spread(part, 10) is part and spread(part, 20) is part
+    some = spread(part, 4)
+    assert some.ids == ["s0", "s3", "s6", "s9"]  # first and last kept, even steps, order kept
+    assert some.refs[:, 1].tolist() == [0, 3, 6, 9] and some.y.tolist() == [0, 0, 0, 0]

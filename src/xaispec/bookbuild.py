@@ -517,7 +517,10 @@ class BookPlan:
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
         eid = self.model_tasks(graph, kind, label, fold, model)
-        options = self.explain_options(model)
+        # the profile's method parameters for this model and method only: changing LIME's does
+        # not make the Grad-CAM pages run again
+        options = {**self.explain_options(model),
+                   "params": dict(self.book["explainer_params"].get(model, {}).get(method, {}))}
         run = self.run(kind)
         from .runs import Task as RunTask
 
@@ -1052,49 +1055,24 @@ def wav_data_uri(path: str | os.PathLike) -> str:
 
 
 def timings(paths: Paths | None = None):
-    """The book's task timings from its stamps: a table of task, kind, seconds, finished."""
+    """The book's task timings from its stamps: task, kind, seconds, the work units it counted
+    (``image_epochs`` trained, rows run ``forward`` and ``backward`` through a network) and
+    when it finished."""
     import pandas as pd
 
     paths = paths or Paths.default()
     rows = []
+    columns = ["task", "kind", "seconds", "image_epochs", "forward", "backward", "finished"]
     for stamp in sorted((paths.runs / BOOK_STATE / "stamps").glob("*.json")):
         try:
             data = json.loads(stamp.read_text(encoding="utf-8"))
         except ValueError:
             continue
+        work = data.get("work") or {}
         rows.append({"task": data["id"], "kind": data["id"].split(":", 1)[0], "seconds": data.get("seconds", 0.0),
+                     **{k: int(work.get(k, 0)) for k in ("image_epochs", "forward", "backward")},
                      "finished": data.get("finished", "")})
-    return pd.DataFrame(rows, columns=["task", "kind", "seconds", "finished"])
-
-
-def hardware() -> dict:
-    """CPU, cores, memory and GPUs of this machine (no TensorFlow import)."""
-    import platform
-
-    info = {"machine": platform.machine(), "processor": platform.processor() or "", "cores": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["processor"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory"] = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
-                break
-    except OSError:
-        pass
-    smi = shutil.which("nvidia-smi")
-    gpus = "none"
-    if smi:
-        try:
-            out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                                 text=True, timeout=10).stdout.strip()
-            gpus = ", ".join(out.splitlines()) or "none"
-        except (OSError, subprocess.SubprocessError):
-            pass
-    info["gpus"] = gpus
-    info["system"] = f"{platform.system()} {platform.release()}"
-    return info
+    return pd.DataFrame(rows, columns=columns)
 
 
 def toy_problem(n: int = 96, size: int = 24, seed: int = 0):

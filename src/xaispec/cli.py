@@ -74,6 +74,23 @@ def version():
 
 @app.command()
 @friendly
+def system(
+    probe: bool = typer.Option(True, "--probe/--no-probe", help="time AlexNet training and inference (about 10 s)"),
+    seconds: float = typer.Option(2.0, help="seconds each throughput measurement lasts"),
+    json_out: bool = typer.Option(False, "--json", help="print the report as JSON"),
+):
+    """What this machine is and will do: processor features, cores, GPUs, the precision that
+    train.mixed_precision: auto picks and why, and AlexNet images/s in each precision."""
+    import json
+
+    from .machine import report, report_lines
+
+    rep = report(seconds=seconds, probe=probe)
+    typer.echo(json.dumps(rep, indent=2, default=str) if json_out else "\n".join(report_lines(rep)))
+
+
+@app.command()
+@friendly
 def profile(name: str = typer.Argument("quick", help="smoke, quick, full or a YAML path")):
     """Show a validated run profile."""
     import yaml
@@ -418,7 +435,9 @@ def explain_cmd(
                                     help="METHOD.KEY=VALUE, e.g. lime.num_samples=200 (repeatable)"),
     top_percent: float = typer.Option(20.0, help="percentage of cells an audible explanation keeps"),
     scale_waveform: bool = typer.Option(False, help="min-max scale the waveform plots to [-1, 1]"),
-    float32: bool = typer.Option(False, help="explain a float32 copy of a mixed-precision model"),
+    float32: bool = typer.Option(True, "--float32/--as-trained",
+                                 help="explain a float32 copy of a mixed-precision model (default), or the model "
+                                      "in the precision it was trained in"),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="draw figures and write sounds"),
     seed: Optional[int] = typer.Option(None, help="seed of sampling, LIME, SmoothGrad, SHAP (default: the profile's)"),
     force: bool = typer.Option(False, help="explain and draw again even if finished outputs exist"),
@@ -587,6 +606,9 @@ def chapter_cmd(
 
 
 def main() -> None:
+    from .quiet import filter_native_stderr
+
+    filter_native_stderr()  # TensorFlow's start-up lines stay out of the terminal
     app()
 
 

@@ -25,7 +25,13 @@ CHOICES: dict[str, tuple] = {
     "prepare.mode": ("exact", "fast"),
     "prepare.long_clips": ("crop", "error"),
     "train.scaling": ("study", "standardize"),
+    "train.mixed_precision": ("auto", True, False),
 }
+#: keys whose value may be of any of the types of their CHOICES (e.g. "auto" or a bool)
+MIXED_TYPES = ("train.mixed_precision",)
+#: mappings whose keys are not fixed: {model: {method: {parameter: value}}}; the methods
+#: check their parameters when the book builds them
+FREE_FORM = {"book.explainer_params": ("alexnet", "cnn1d", "cnn2d")}
 #: keys whose integer value must be at least this
 MINIMUM: dict[str, int] = {
     "synthetic.digits.repetitions": 1,
@@ -38,6 +44,7 @@ MINIMUM: dict[str, int] = {
     **{f"train.{m}.{k}": 1 for m in ("alexnet", "cnn1d", "cnn2d") for k in ("epochs", "batch_size")},
     **{f"book.{k}": 1 for k in ("examples_per_digit_per_sex", "shap_rows", "shap_background", "data_examples",
                                 "workers", "cell_timeout")},
+    "train.validate_max": 0,
     "book.wrong": 0,
     "book.examples_max": 0,
     "book.correct": 0,
@@ -138,10 +145,16 @@ def _merge(base: dict, over: dict, source: Path, prefix: str = "") -> dict:
             valid = ", ".join(sorted(base))
             raise ParameterError(f"{source}: unknown key {dotted!r} (valid here: {valid})")
         default = base[key]
+        if dotted in FREE_FORM:
+            out[key] = _free_form(dotted, value, FREE_FORM[dotted], source)
+            continue
         if isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ParameterError(f"{source}: {dotted!r} must be a mapping, got {value!r}")
             out[key] = _merge(default, value, source, dotted + ".")
+            continue
+        if dotted in MIXED_TYPES:
+            out[key] = value  # checked against CHOICES in _check
             continue
         if isinstance(default, bool) != isinstance(value, bool) or (
             default is not None and not isinstance(value, type(default))
@@ -153,13 +166,28 @@ def _merge(base: dict, over: dict, source: Path, prefix: str = "") -> dict:
     return out
 
 
+def _free_form(dotted: str, value, models: tuple, source: Path) -> dict:
+    """A ``{model: {method: {parameter: value}}}`` mapping, its shape checked."""
+    if not isinstance(value, dict):
+        raise ParameterError(f"{source}: {dotted!r} must be a mapping of models, got {value!r}")
+    for model, methods in value.items():
+        if model not in models:
+            raise ParameterError(f"{source}: {dotted}.{model} is not a model; valid: {', '.join(models)}")
+        if not isinstance(methods, dict) or not all(isinstance(p, dict) for p in methods.values()):
+            raise ParameterError(f"{source}: {dotted}.{model} must map methods to parameter mappings, "
+                                 f"e.g. lime: {{num_samples: 50}}; got {methods!r}")
+    return copy.deepcopy(value)
+
+
 def _check(values: dict, source: Path, prefix: str = "") -> None:
     for key, value in values.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict):
-            _check(value, source, dotted + ".")
+            if dotted not in FREE_FORM:
+                _check(value, source, dotted + ".")
             continue
-        if dotted in CHOICES and value not in CHOICES[dotted]:
+        if dotted in CHOICES and not any(value is c or (type(value) is type(c) and value == c)
+                                         for c in CHOICES[dotted]):
             raise ParameterError(f"{source}: {dotted} = {value!r} is not one of {list(CHOICES[dotted])}")
         if dotted in MINIMUM and value < MINIMUM[dotted]:
             raise ParameterError(f"{source}: {dotted} = {value!r} must be at least {MINIMUM[dotted]}")

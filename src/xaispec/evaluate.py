@@ -122,7 +122,7 @@ def evaluate(run: Run, task: Task) -> dict:
     from . import plots_training
 
     plots_training.confusion(matrix, title=f"{task.name}: confusion matrix", path=run.plot_path(task, "confusion"))
-    EventLog(run.dir)("evaluate_done", task=task.name, **scores)
+    EventLog(run.dir)("evaluate_done", task=task.name, forward=len(test), **scores)
     return scores
 
 

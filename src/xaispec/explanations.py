@@ -250,18 +250,38 @@ def load_model(run: Run, task: Task):
 _load_model = load_model  # the earlier private name
 
 
-def float32_model(model):
-    """A float32 copy of a (mixed-precision) Keras model with the same weights."""
+def model_copy(model, policy: str):
+    """A copy of ``model`` with the same weights whose layers compute in ``policy``
+    (``"float32"`` or ``"mixed_bfloat16"``); the output layer stays float32, as Keras' mixed
+    precision keeps it."""
     import keras
 
     def clone(layer):
         cfg = layer.get_config()
-        cfg["dtype"] = "float32"
+        cfg["dtype"] = "float32" if layer is model.layers[-1] else policy
         return layer.__class__.from_config(cfg)
 
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def float32_model(model):
+    """A float32 copy of a (mixed-precision) Keras model with the same weights; a model
+    whose layers all compute in float32 already is returned as it is."""
+    if model_precision(model) == "float32":
+        return model
+    return model_copy(model, "float32")
+
+
+def model_precision(model) -> str:
+    """``"float32"`` when every layer computes in float32, else the first other policy's name
+    (e.g. ``"mixed_bfloat16"``): the precision explanations of ``model`` are computed in."""
+    for layer in model.layers:
+        policy = getattr(layer, "dtype_policy", None)
+        if getattr(layer, "compute_dtype", "float32") != "float32":
+            return getattr(policy, "name", str(layer.compute_dtype))
+    return "float32"
 
 
 def _class_column(task: Task, index: pd.DataFrame) -> str:
@@ -442,6 +462,8 @@ class MethodResult:
     reused: int = 0
     failures: list[Failure] = field(default_factory=list)
     plots: list[Path] = field(default_factory=list)
+    #: rows the method ran through the model: ``forward`` evaluated, ``backward`` differentiated
+    work: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -720,7 +742,7 @@ def _error_text(exc: BaseException) -> str:
 
 def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params: dict | None = None,
             force: bool = False, top_percent: float = 20.0, scale_waveform: bool = False,
-            corpus_root: str | os.PathLike | None = None, seed: int = 0, float32: bool = False,
+            corpus_root: str | os.PathLike | None = None, seed: int = 0, float32: bool = True,
             figures: bool = True, progress: bool = True, model=None, selection: dict | None = None) -> ExplainResult:
     """Explain ``samples`` of one model with ``methods``; write figures, sounds and result files.
 
@@ -745,7 +767,9 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
     seed : int
         Seed of the methods that draw random numbers (LIME, SmoothGrad, SHAP).
     float32 : bool
-        Explain a float32 copy of a mixed-precision model (slower, more precise gradients).
+        Explain a float32 copy of a mixed-precision model (the default: bfloat16 gradients
+        carry about 3 significant digits, and the studies explained float32 models); False
+        explains the model in the precision it was trained in.
     figures : bool
         Draw figures and sounds (False: result files only).
     model : keras.Model, optional
@@ -760,7 +784,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
     """
     from tqdm.auto import tqdm
 
-    from .explain import METHODS, Explanation, get_explainer
+    from .explain import METHODS, Explanation, get_explainer, work
     from .train import BatchReader, apply_scaling, load_scaling
 
     t0 = time.time()
@@ -775,6 +799,12 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
     model = model if model is not None else _load_model(run, task)
     if float32:
         model = float32_model(model)
+    precision = model_precision(model)
+    refused = [n for n in names if precision != "float32" and not METHODS[n].bfloat16]
+    if refused:
+        raise ParameterError(f"{', '.join(refused)}: explaining the model as trained ({precision}) is not offered, "
+                             "its maps do not agree with float32's (bench/RESULTS.md); explain in float32, "
+                             "the default")
     scaling = load_scaling(run, task)
     samples = samples.reset_index(drop=True)
     result = ExplainResult(task, samples)
@@ -836,6 +866,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
 
         # 2. each method
         for name in names:
+            before = work()
             mres = _explain_method(run, task, name, explainers[name], samples, x, raw, signal, bar=bar, log=log,
                                    force=force, figures=figures and not tabular, top_percent=top_percent,
                                    model_sha=model_sha, float32=float32)
@@ -846,12 +877,13 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
                         mres.plots = feature_plots(run, task, name, expl, expl.extra["inputs"])
                     except Exception as exc:  # a plot failure is reported, the rest continues
                         mres.failures.append(Failure(task.name, name, "plots", _error_text(exc)))
+            mres.work = {k: v - before[k] for k, v in work().items()}
             _write_json(run, task, name, explainers[name], mres, model_sha=model_sha, selection=selection,
-                        top_percent=top_percent, float32=float32, n_selected=len(samples))
+                        top_percent=top_percent, float32=float32, precision=precision, n_selected=len(samples))
             result.methods[name] = mres
             result.failures += mres.failures
             log("explain_done", task=task.name, method=name, explained=mres.explained, reused=mres.reused,
-                failed=len(mres.failures), csv=str(mres.csv))
+                failed=len(mres.failures), precision=precision, csv=str(mres.csv), **mres.work)
     finally:
         bar.close()
     result.seconds = time.time() - t0
@@ -992,7 +1024,7 @@ def _provenance() -> dict:
 
 
 def _write_json(run: Run, task: Task, name: str, explainer, mres: MethodResult, *, model_sha, selection,
-                top_percent, float32, n_selected) -> None:
+                top_percent, float32, precision, n_selected) -> None:
     from .explain.base import jsonable
 
     if mres.explained == 0 and not mres.failures and mres.json.is_file():
@@ -1002,7 +1034,8 @@ def _write_json(run: Run, task: Task, name: str, explainer, mres: MethodResult, 
         "params": jsonable(explainer.params), "model_file": _rel(run, run.model_path(task)), "model_sha256": model_sha,
         "selection": jsonable(selection or {}), "selected": n_selected, "explained": mres.explained,
         "reused": mres.reused, "failures": [f.__dict__ for f in mres.failures], "top_percent": top_percent,
-        "float32": float32, "csv": _rel(run, mres.csv), "npz": _rel(run, mres.npz),
+        "float32": float32, "precision": precision, "work": mres.work, "csv": _rel(run, mres.csv),
+        "npz": _rel(run, mres.npz),
         "plots": [_rel(run, p) for p in mres.plots],
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "provenance": _provenance(),
     })

@@ -295,7 +295,8 @@ def write_stamp(task: Task, deps: list[Task], state_dir, info: dict, seconds: fl
         now = max(newest) if newest else now
     write_json_atomic(stamp_path(state_dir, task.id),
                       {"id": task.id, "hash": task.hash(), "time": now, "seconds": round(seconds, 2),
-                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "work": _jsonable(info.get("work") or {})})
 
 
 def execute_task(task: Task, deps: list[Task], dep_results: list[TaskResult], state_dir) -> TaskResult:
@@ -346,6 +347,8 @@ class Executor:
 
     def _log_result(self, log: EventLog, r: TaskResult) -> None:
         fields = {"task": r.id, "state": r.state, "seconds": round(r.seconds, 2)}
+        if r.info.get("work"):
+            fields["work"] = r.info["work"]  # counted work units: image-epochs, rows forward and back
         if r.error:
             fields["error"] = r.error
         log("task_" + r.state.replace(" ", "_"), **fields)
@@ -609,7 +612,8 @@ def step_train(corpus: str, root: str, profile, label: str, fold, model: str) ->
 
     run = _run(corpus, root, profile)
     result = train(run, run.task(label, fold, model), profile, progress=False)
-    return {"reused": result.reused, "epochs": len(result.history), "seconds": round(result.seconds, 1)}
+    return {"reused": result.reused, "epochs": len(result.history), "seconds": round(result.seconds, 1),
+            "work": result.work or {}}
 
 
 def step_evaluate(corpus: str, root: str, profile, label: str, fold, model: str) -> dict:
@@ -617,7 +621,11 @@ def step_evaluate(corpus: str, root: str, profile, label: str, fold, model: str)
     from .evaluate import evaluate
 
     run = _run(corpus, root, profile)
-    return evaluate(run, run.task(label, fold, model))
+    task = run.task(label, fold, model)
+    scores = evaluate(run, task)
+    with open(run.predictions_path(task), encoding="utf-8") as f:
+        n_test = sum(1 for _ in f) - 1  # one row per test sample predicted, after the header
+    return {**scores, "work": {"forward": n_test}}
 
 
 def step_summarize(corpus: str, root: str, profile, label: str, model: str, folds: list) -> dict:
@@ -684,13 +692,11 @@ def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, 
     task = run.task(label, fold, model)
     keras_model = ex._load_model(run, task)
     samples = book_samples(run, task, options, seed=profile.get("seed"), model=keras_model)
-    params = {}
-    if options.get("background"):
-        params[method] = {"n_background": int(options["background"])}
     from .explain import METHODS
 
-    if "n_background" not in METHODS[method].defaults:
-        params = {}
+    params = {method: dict(options.get("params") or {})}  # the profile's book.explainer_params
+    if options.get("background") and "n_background" in METHODS[method].defaults:
+        params[method]["n_background"] = int(options["background"])
     result = ex.explain(run, task, samples, methods=[method], params=params, seed=profile.get("seed"),
                         top_percent=float(options.get("top_percent", 20.0)), progress=False, model=keras_model,
                         selection={"way": "book", **options, "samples": len(samples)})
@@ -699,4 +705,4 @@ def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, 
         raise RuntimeError(f"{method} failed on every sample of {task.name}: {failures[0]}")
     mres = result.methods[method]
     return {"samples": len(samples), "explained": mres.explained, "reused": mres.explained == 0 and not failures,
-            "failures": failures[:20]}
+            "failures": failures[:20], "work": mres.work}

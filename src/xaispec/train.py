@@ -178,6 +178,14 @@ class TrainResult:
     reused: bool = False
     resumed_from: int = 0
     seconds: float = 0.0
+    #: what this call computed, in countable units: training images x epochs (``image_epochs``)
+    #: and validation images predicted (``forward``); see :func:`work_units`
+    work: dict | None = None
+
+
+def work_units(n_train: int, n_validate: int, epochs: int) -> dict:
+    """The work of ``epochs`` epochs: each trains on ``n_train`` images and predicts ``n_validate``."""
+    return {"image_epochs": int(n_train) * int(epochs), "forward": int(n_validate) * int(epochs)}
 
 
 def settings(profile, model: str, label: str | None = None) -> dict:
@@ -187,14 +195,24 @@ def settings(profile, model: str, label: str | None = None) -> dict:
     if label is not None and profile.get("train.label_epochs").get(label, 0):
         out["epochs"] = int(profile.get("train.label_epochs")[label])
     out.update(scaling=profile.get("train.scaling"), mixed_precision=profile.get("train.mixed_precision"),
-               study_sigmoid=profile.get("train.study_sigmoid"), seed=profile.get("seed"))
+               study_sigmoid=profile.get("train.study_sigmoid"), validate_max=profile.get("train.validate_max"),
+               seed=profile.get("seed"))
     return out
 
 
-def _config_hash(cfg: dict, store, run: Run, task: Task) -> str:
+def spread(part: Part, limit: int) -> Part:
+    """At most ``limit`` rows of ``part``, evenly spread over it in its order (``limit`` 0: all)."""
+    if not limit or len(part) <= limit:
+        return part
+    keep = np.unique(np.linspace(0, len(part) - 1, int(limit)).round().astype(int))
+    return Part(part.refs[keep], part.y[keep], [part.ids[i] for i in keep])
+
+
+def _config_hash(cfg: dict, store, run: Run, task: Task, policy: str) -> str:
     from .data.splits import split_path
 
-    h = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
+    # the policy chosen, not the setting: "auto" trains in bfloat16 on one machine, float32 on another
+    h = hashlib.sha256(json.dumps({**cfg, "policy": policy}, sort_keys=True).encode())
     h.update(str(store.attrs.get("config_hash", "")).encode())
     parts = ("train", "test") if task.fold == "random" else ("train", "validate", "test")
     for part in parts:
@@ -202,18 +220,23 @@ def _config_hash(cfg: dict, store, run: Run, task: Task) -> str:
     return h.hexdigest()
 
 
-def configure_tensorflow(seed: int, mixed_precision: bool) -> str:
-    """Seed everything, make ops deterministic, set the precision policy; return the policy."""
+def configure_tensorflow(seed: int, mixed_precision="auto"):
+    """Seed everything, make ops deterministic, set the precision policy.
+
+    ``mixed_precision`` is ``"auto"``, ``True`` or ``False`` (``train.mixed_precision``);
+    :func:`xaispec.machine.precision` turns it into a policy for this machine. Returns the
+    :class:`xaispec.machine.Precision` chosen (its ``policy`` and why).
+    """
     import keras
     import tensorflow as tf
 
+    from .machine import precision
+
+    choice = precision(mixed_precision)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    policy = "float32"
-    if mixed_precision:
-        policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
+    keras.mixed_precision.set_global_policy(choice.policy)
+    return choice
 
 
 def _compile(model, task: Task, cfg: dict, learning_rate: float):
@@ -335,7 +358,9 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
         raise DataError(f"{store_path}: store not found (create it with 'xaispec data prepare "
                         f"{run.processed.name} -r {task.representation}')")
     store = Store(store_path)
-    chash = _config_hash(cfg, store, run, task)
+    choice = configure_tensorflow(cfg["seed"], cfg["mixed_precision"])
+    policy = choice.policy
+    chash = _config_hash(cfg, store, run, task, policy)
     model_path = run.model_path(task)
     sidecar = model_path.with_suffix(".json")
     if model_path.is_file() and sidecar.is_file() and not force and from_model is None:
@@ -347,10 +372,11 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
             return TrainResult(task, model_path, history, reused=True)
 
     t0 = time.time()
-    policy = configure_tensorflow(cfg["seed"], cfg["mixed_precision"])
     reader = BatchReader(store_path)
     try:
         parts = load_parts(run, task, store)
+        # scoring every validation image after each epoch costs forward passes a short run can spare
+        parts["validate"] = spread(parts["validate"], cfg.get("validate_max", 0))
         scaling = fit_scaling(reader, parts["train"], model=task.model, kind=cfg["scaling"])
         input_shape = (*store.shape[1:], 1)
         n_classes = len(task.classes)
@@ -361,7 +387,7 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
             _save_model(model, model_path)
             history = pd.DataFrame()
             log("train_from_model", task=task.name, source=str(from_model))
-            _write_sidecar(sidecar, chash, cfg, policy, task, 0, time.time() - t0, from_model=str(from_model),
+            _write_sidecar(sidecar, chash, cfg, choice, task, 0, time.time() - t0, from_model=str(from_model),
                            n_train=len(parts["train"]))
             return TrainResult(task, model_path, history, seconds=time.time() - t0)
 
@@ -382,7 +408,7 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
                      "stopped": False}
             start = 0
         log("train_start", task=task.name, epochs=cfg["epochs"], start=start, train=len(parts["train"]),
-            validate=len(parts["validate"]), policy=policy, store=str(store_path))
+            validate=len(parts["validate"]), policy=policy, precision_reason=choice.reason, store=str(store_path))
         resumed_from = start
         uses_callbacks = task.model != "alexnet"
         val_ds = dataset(reader, parts["validate"], scaling, batch_size=cfg["batch_size"])
@@ -415,7 +441,8 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
             if stop_after is not None and done >= stop_after and epoch + 1 < cfg["epochs"]:
                 log("train_interrupted", task=task.name, epoch=epoch)
                 return TrainResult(task, ckpt / "model.keras", pd.DataFrame(state["history"]),
-                                   resumed_from=resumed_from, seconds=time.time() - t0)
+                                   resumed_from=resumed_from, seconds=time.time() - t0,
+                                   work=work_units(len(parts["train"]), len(parts["validate"]), done))
         if uses_callbacks and state["early"]["epoch"] >= 0 and (ckpt / "best.weights.h5").is_file():
             model.load_weights(ckpt / "best.weights.h5")  # restore_best_weights, as the study
         history = pd.DataFrame(state["history"])
@@ -424,16 +451,18 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
                                                            "stopped_early": state["stopped"],
                                                            "best_epoch": state["early"]["epoch"]})
         write_text_atomic(run.history_path(task, "csv"), history.to_csv(index=False))
-        _write_sidecar(sidecar, chash, cfg, policy, task, len(history), time.time() - t0,
+        _write_sidecar(sidecar, chash, cfg, choice, task, len(history), time.time() - t0,
                        n_train=len(parts["train"]))
         shutil.rmtree(ckpt, ignore_errors=True)
         if ckpt.parent.is_dir() and not any(ckpt.parent.iterdir()):
             ckpt.parent.rmdir()
-        log("train_done", task=task.name, epochs=len(history), seconds=round(time.time() - t0, 1))
+        work = work_units(len(parts["train"]), len(parts["validate"]), done)
+        log("train_done", task=task.name, epochs=len(history), seconds=round(time.time() - t0, 1), policy=policy,
+            **work)
     finally:
         reader.close()
     _plot_history(run, task, history)
-    return TrainResult(task, model_path, history, resumed_from=resumed_from, seconds=time.time() - t0)
+    return TrainResult(task, model_path, history, resumed_from=resumed_from, seconds=time.time() - t0, work=work)
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -478,12 +507,13 @@ def _checkpoint(model, state: dict, ckpt: Path) -> None:
     write_json_atomic(ckpt / "state.json", state)
 
 
-def _write_sidecar(path: Path, chash: str, cfg: dict, policy: str, task: Task, epochs: int, seconds: float,
+def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: Task, epochs: int, seconds: float,
                    **extra) -> None:
     from .provenance import record
 
     write_json_atomic(path, {"task": task.name, "label": task.label, "fold": task.fold, "model": task.model,
-                             "config_hash": chash, "settings": cfg, "precision_policy": policy,
+                             "config_hash": chash, "settings": cfg, "precision_policy": choice.policy,
+                             "precision_reason": choice.reason,
                              "epochs_trained": epochs, "seconds": round(seconds, 1),
                              "model_sha256": sha256_file(path.with_suffix(".keras")),
                              "provenance": record(), **extra})

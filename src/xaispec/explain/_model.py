@@ -17,6 +17,21 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 OUTPUTS = ("logits", "probs")
 
+#: rows run through a network since the process started: the explanations' work units
+_WORK = {"forward": 0, "backward": 0}
+
+
+def count(forward: int = 0, backward: int = 0) -> None:
+    """Add ``forward`` rows evaluated and ``backward`` rows differentiated to :func:`work`."""
+    _WORK["forward"] += int(forward)
+    _WORK["backward"] += int(backward)
+
+
+def work() -> dict:
+    """Rows evaluated (``forward``) and differentiated (``backward``) by every method so far in
+    this process; the difference over a task is its cost in work units."""
+    return dict(_WORK)
+
 
 def cached(model, key, build):
     """``build()`` once per ``(model, key)``; later calls return the stored result."""
@@ -74,6 +89,7 @@ def predict(model, x: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
     if len(x) == 0:
         return np.zeros((0, n_classes(model)), dtype=np.float32)
     out = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    count(forward=len(x))
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
@@ -222,6 +238,7 @@ def gradients(model, x: np.ndarray, targets: np.ndarray, *, output: str = "logit
         g, s = fn(np.asarray(x[i:i + batch_size], dtype=np.float32), np.asarray(targets[i:i + batch_size], dtype=np.int32))
         grads.append(g.numpy())
         scores.append(s.numpy())
+    count(forward=len(x), backward=len(x))
     return np.concatenate(grads), np.concatenate(scores)
 
 

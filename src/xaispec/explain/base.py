@@ -163,6 +163,10 @@ class Explainer:
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict] = {}
+    #: True where maps of a mixed-bfloat16 model agree with its float32 copy's (median Spearman
+    #: >= 0.95) and come faster, as measured by bench/explain.py (bench/RESULTS.md): only such
+    #: methods may explain a model in the precision it was trained in
+    bfloat16: ClassVar[bool] = False
 
     def __init__(self, model, **params):
         unknown = sorted(set(params) - set(self.defaults))

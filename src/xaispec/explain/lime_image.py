@@ -50,6 +50,7 @@ class Lime(Explainer):
     """
 
     name = "lime"
+    bfloat16 = True  # bench/RESULTS.md: its bfloat16 maps agree with float32's
     defaults = {"segmentation": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2,
                 "n_freq_bands": 8, "n_time_bands": 8, "num_samples": 100, "num_features": 10,
                 "top_labels": None, "hide_color": None, "seed": 0, "batch_size": 64}

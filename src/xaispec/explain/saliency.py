@@ -21,6 +21,7 @@ class Saliency(Explainer):
     """
 
     name = "saliency"
+    bfloat16 = True  # bench/RESULTS.md: its bfloat16 maps agree with float32's
     defaults = {"output": "logits", "batch_size": 64}
 
     def _check_params(self):

@@ -36,7 +36,12 @@ class ShapDeep(ShapExplainer):
 
         net = _model.output_model(self.model, self.params["output"])
         with quiet():
-            explainer = shap.DeepExplainer(net, self.background(x))
+            bg = self.background(x)
+            explainer = shap.DeepExplainer(net, bg)
             values = explainer.shap_values(x, check_additivity=self.params["check_additivity"])
-        maps, values = self.layout(np.asarray(values).reshape(*x.shape, -1), targets)
+        values = np.asarray(values).reshape(*x.shape, -1)
+        # DeepLIFT runs each sample beside every background row, once per class
+        rows = len(x) * len(bg) * values.shape[-1]
+        _model.count(forward=rows, backward=rows)
+        maps, values = self.layout(values, targets)
         return maps, {"values": values, "expected_value": np.asarray(explainer.expected_value, dtype=np.float32)}

@@ -26,6 +26,7 @@ class ShapGradient(ShapExplainer):
     """
 
     name = "shap_gradient"
+    bfloat16 = True  # bench/RESULTS.md: its bfloat16 maps agree with float32's
     defaults = {"background": None, "n_background": 16, "nsamples": 200, "output": "probs", "all_classes": None,
                 "seed": 0, "batch_size": 50}
 
@@ -49,6 +50,9 @@ class ShapGradient(ShapExplainer):
                 values, _ = explainer.shap_values(x, nsamples=p["nsamples"], rseed=p["seed"],
                                                   ranked_outputs=targets.reshape(-1, 1), output_rank_order="custom")
         values = np.asarray(values).reshape(*x.shape, -1)
+        # each class computed takes nsamples interpolated rows forward and back per sample
+        rows = len(x) * p["nsamples"] * values.shape[-1]
+        _model.count(forward=rows, backward=rows)
         if all_classes:
             maps, values = self.layout(values, targets)
             return maps, {"values": values}
