@@ -251,7 +251,10 @@ def test_same_seed_same_maps(digits):
     from xaispec.explain import Explanation
 
     run, task, table = digits
-    samples = table.iloc[[3, 4]]
+    # the two least confident predictions: where a model saturates (p = 0.9999), every LIME
+    # perturbation scores the same and any seed fits the same all-zero weights
+    confidence = table.filter(regex=r"^p_").max(axis=1)
+    samples = table.loc[confidence.nsmallest(2).index]
     maps = []
     for seed in (0, 0, 1):
         res = ex.explain(run, task, samples, methods=["lime", "smoothgrad"], params=FAST, seed=seed, force=True,

@@ -109,3 +109,14 @@ def test_emotion_splits_files(tmp_path):
     write_splits(pd.DataFrame(rows), tmp_path, labels=["emotion"], n_folds=4)
     assert len(load_split(tmp_path, "emotion", 0, "test")) == 6 * 8
     assert len(load_split(tmp_path, "emotion", "random", "test")) == 96
+
+
+def test_the_main_label_of_an_index_table_is_named_not_positioned():
+    from xaispec.data.corpora import BASE_COLUMNS, main_label
+    from xaispec.errors import DataError
+
+    assert main_label([*BASE_COLUMNS, "digit", "offset", "sha256"]) == "digit"
+    assert main_label([*BASE_COLUMNS, "emotion_code", "emotion", "intensity"]) == "emotion"
+    assert main_label(["path", "speaker", "accent", "sex", "sample_id", "repetition"]) == "accent"
+    with pytest.raises(DataError, match="no label column"):
+        main_label(BASE_COLUMNS)

@@ -13,7 +13,7 @@ import scipy.signal
 import soundfile as sf
 
 from xaispec._io import sha256_file
-from xaispec.errors import DataError, ParameterError
+from xaispec.errors import CorpusMismatch, DataError, ParameterError
 from xaispec.events import EventLog
 from xaispec.data import synth
 from xaispec.data.synth import (
@@ -315,7 +315,7 @@ def test_digits_other_parameters_refused_then_forced(tmp_path):
     kw = dict(participant_ids=[3], repetitions=1, progress=False)
     out = synthesize_digits(tmp_path / "c", sample_rate=SR, **kw)
     before = mtimes(out)
-    with pytest.raises(ParameterError, match=r"sample_rate") as err:
+    with pytest.raises(CorpusMismatch, match=r"sample_rate") as err:  # a ParameterError callers can tell apart
         synthesize_digits(out, sample_rate=8000, **kw)
     assert str(out) in str(err.value)
     assert mtimes(out) == before  # nothing touched
@@ -336,7 +336,7 @@ def test_digits_other_parameters_refused_then_forced(tmp_path):
 def test_digits_files_without_manifest_at_other_rate_are_refused(tmp_path):
     out = synthesize_digits(tmp_path / "c", participant_ids=[4], repetitions=1, sample_rate=SR, progress=False)
     (out / "manifest.json").unlink()
-    with pytest.raises(ParameterError, match="8000"):
+    with pytest.raises(CorpusMismatch, match="8000"):
         synthesize_digits(out, participant_ids=[4], repetitions=1, sample_rate=8000, progress=False)
 
 

@@ -253,3 +253,16 @@ def test_validation_share_is_spread_evenly_over_the_part():
     some = spread(part, 4)
     assert some.ids == ["s0", "s3", "s6", "s9"]  # first and last kept, even steps, order kept
     assert some.refs[:, 1].tolist() == [0, 3, 6, 9] and some.y.tolist() == [0, 0, 0, 0]
+
+
+def test_one_public_way_to_open_a_run(tmp_path):
+    from xaispec.runs import open_run
+
+    run = open_run("synthetic-digits", tmp_path, load_profile("smoke"))
+    assert run.dir == tmp_path / "data/runs/synthetic-digits"
+    assert run.processed == tmp_path / "data/processed/synthetic-digits" and run.mode == "exact"
+    fast = load_profile("smoke").with_overrides({"prepare.mode": "fast"})
+    assert open_run("synthetic-digits", tmp_path, fast).store("alexnet").name == "alexnet_fast.h5"
+    assert open_run("synthetic-digits", tmp_path, run_dir=tmp_path / "elsewhere").dir == tmp_path / "elsewhere"
+    with pytest.raises(ParameterError, match="nosuchcorpus"):
+        open_run("nosuchcorpus", tmp_path)

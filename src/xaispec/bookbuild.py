@@ -34,6 +34,7 @@ from ._io import write_json_atomic, write_text_atomic
 from .config import Paths, Profile, load_profile
 from .errors import DataError, ParameterError, XaispecError
 from .pipeline import Graph, Task, TaskResult
+from .runs import open_run
 from . import pipeline
 
 #: the AudioMNIST paper's AlexNet test accuracy, mean over folds (Becker et al.)
@@ -260,7 +261,7 @@ class BookPlan:
         return entry["name"] if entry else None
 
     def run(self, kind: str):
-        return pipeline._run(self.corpus(kind), self.root, self.profile)
+        return open_run(self.corpus(kind), self.root, self.profile)
 
     def reset(self) -> None:
         """Forget what was learnt about folds and labels (after the data tasks ran)."""
@@ -872,7 +873,7 @@ def context(profile: str, corpus: str | None = None):
     """``(paths, profile, run)`` for a chapter: the run is None without a corpus."""
     paths = Paths.default()
     prof = load_profile(profile)
-    run = pipeline._run(corpus, str(paths.root), prof) if corpus else None
+    run = open_run(corpus, str(paths.root), prof) if corpus else None
     return paths, prof, run
 
 

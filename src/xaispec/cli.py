@@ -262,12 +262,9 @@ app.add_typer(info_app, name="info")
 
 
 def _run(corpus: str, run_dir: Optional[Path], profile):
-    from .data.corpora import get_corpus
-    from .runs import Run
+    from .runs import open_run
 
-    spec = get_corpus(corpus)
-    paths = _paths()
-    return Run(run_dir or paths.run(spec.name), paths.processed / spec.name, mode=profile.get("prepare.mode"))
+    return open_run(corpus, _paths().root, profile, run_dir=run_dir)
 
 
 def _folds(run, label: str, fold: str, model: Optional[str]) -> list:

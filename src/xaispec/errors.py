@@ -15,3 +15,7 @@ class ParameterError(XaispecError, ValueError):
 
 class DataError(XaispecError):
     """An input file, archive or data store is missing, unreadable or inconsistent."""
+
+
+class CorpusMismatch(ParameterError):
+    """A corpus folder holds a corpus made with other parameters (rebuild it with ``force``)."""

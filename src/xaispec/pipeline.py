@@ -505,12 +505,9 @@ def _paths(root: str):
 
 
 def _run(corpus: str, root: str, profile):
-    from .data.corpora import get_corpus
-    from .runs import Run
+    from .runs import open_run
 
-    spec = get_corpus(corpus)
-    paths = _paths(root)
-    return Run(paths.run(spec.name), paths.processed / spec.name, mode=profile.get("prepare.mode"))
+    return open_run(corpus, root, profile)
 
 
 def corpus_root(corpus: str, root: str) -> Path:
@@ -526,7 +523,7 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
     or check that a manifest CSV exists. A synthetic corpus made with other sizes (another
     profile) is rebuilt with this profile's."""
     from .data.corpora import get_corpus
-    from .errors import DataError
+    from .errors import CorpusMismatch, DataError
 
     spec = get_corpus(corpus)
     paths = _paths(root)
@@ -548,9 +545,7 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
                       seed=profile.get("seed"), progress=False)
         try:
             fn(out, **kwargs)
-        except ParameterError as exc:
-            if "other parameters" not in str(exc) and "differ" not in str(exc):
-                raise
+        except CorpusMismatch as exc:  # made by another profile: rebuilt at this one's size
             EventLog(paths.raw)("corpus_rebuilt", corpus=spec.name, profile=profile.name, reason=str(exc)[:300])
             fn(out, force=True, **kwargs)
         after = manifest.stat().st_mtime if manifest.is_file() else None

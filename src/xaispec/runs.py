@@ -106,7 +106,7 @@ class Run:
         self.mode = mode
 
     def store(self, representation: str) -> Path:
-        from .data.prepare import store_name
+        from .data.store import store_name
 
         mode = self.mode if representation == "alexnet" else "exact"
         return self.processed / store_name(representation, mode)
@@ -173,3 +173,17 @@ class Run:
         if fold == "random" and model != "cnn1d":
             raise ParameterError("the random (leaky) split is the emotion study's protocol for cnn1d only")
         return Task(label, fold, model)
+
+
+def open_run(corpus: str, root: str | os.PathLike | None = None, profile=None, *,
+             run_dir: str | os.PathLike | None = None) -> Run:
+    """The run of ``corpus`` under project ``root`` (default :meth:`xaispec.config.Paths.default`):
+    ``data/runs/<corpus>`` (or ``run_dir``) reading the stores of ``data/processed/<corpus>`` in
+    the profile's ``prepare.mode``. The one way the CLI, the book and notebooks open a run."""
+    from .config import Paths
+    from .data.corpora import get_corpus
+
+    spec = get_corpus(corpus)
+    paths = Paths(Path(root)) if root is not None else Paths.default()
+    mode = profile.get("prepare.mode") if profile is not None else "exact"
+    return Run(Path(run_dir) if run_dir else paths.run(spec.name), paths.processed / spec.name, mode=mode)

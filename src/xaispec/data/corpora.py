@@ -69,6 +69,18 @@ LABELS = {"digits": ("digit", "gender"), "emotions": ("emotion", "gender")}
 BASE_COLUMNS = ("sample_id", "path", "speaker", "sex", "repetition")
 
 
+def main_label(columns) -> str:
+    """The label an index table is grouped by: ``emotion`` in emotion corpora, else its first
+    label column (``digit`` in digit corpora, a manifest's first label)."""
+    columns = list(columns)
+    if "emotion" in columns:
+        return "emotion"
+    labels = [c for c in columns if c not in BASE_COLUMNS]
+    if not labels:
+        raise DataError(f"an index with columns {columns} has no label column besides {list(BASE_COLUMNS)}")
+    return labels[0]
+
+
 def get_corpus(name: str) -> Corpus:
     """The :class:`Corpus` called ``name``; a CSV path gives a manifest corpus."""
     if name in CORPORA:

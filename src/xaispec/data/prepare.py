@@ -35,8 +35,8 @@ from .._io import atomic_path, write_json_atomic, write_text_atomic
 from ..audio import probe_audio, read_audio
 from ..errors import DataError, ParameterError, XaispecError
 from ..events import EventLog
-from .corpora import Skip, get_corpus, index_corpus
-from .store import create_preallocated, finish_store
+from .corpora import Skip, get_corpus, index_corpus, main_label
+from .store import create_preallocated, finish_store, store_name
 
 REPRESENTATIONS = ("alexnet", "mel128", "mel2d")
 STORE_FORMAT = 1
@@ -71,11 +71,6 @@ class PrepareConfig:
             out.update(sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION,
                        noise_factor=F.NOISE_FACTOR)
         return out
-
-
-def store_name(representation: str, mode: str) -> str:
-    """``alexnet.h5`` for the seed-exact mode, ``alexnet_fast.h5`` for the fast one."""
-    return f"{representation}.h5" if mode == "exact" else f"{representation}_{mode}.h5"
 
 
 @dataclass
@@ -480,7 +475,7 @@ def write_feature_tables(index: pd.DataFrame, store: Path, out_dir: Path) -> tup
 
     s = Store(store)
     x, xa = s.load(), s.load(name="x_augmented")
-    label = index["emotion"] if "emotion" in index.columns else index[index.columns[5]]
+    label = index[main_label(index.columns)]
     paths = write_text_atomic(out_dir / "emoRav_data.csv",
                               pd.DataFrame({"Emotions": label, "Path": index["path"]}).to_csv(index=False))
     feats = pd.DataFrame(np.concatenate([x, xa]), columns=[str(i) for i in range(x.shape[1])])

@@ -25,6 +25,12 @@ STR = None  # h5py string dtype, created lazily
 LIBVER = ("earliest", "v110")
 
 
+def store_name(representation: str, mode: str = "exact") -> str:
+    """The file name of a store: ``alexnet.h5`` for the seed-exact mode, ``alexnet_fast.h5``
+    for the fast one (the other representations have one mode)."""
+    return f"{representation}.h5" if mode == "exact" else f"{representation}_{mode}.h5"
+
+
 def _str_dtype():
     global STR
     if STR is None:

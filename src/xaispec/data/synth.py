@@ -39,8 +39,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .._io import atomic_path, exchange, sha256_file, write_json_atomic
-from ..errors import DataError, ParameterError
+from ..errors import CorpusMismatch, DataError, ParameterError
 from ..events import EventLog
+from .corpora import AUDIOMNIST_FEMALE
 
 __all__ = [
     "DIGIT_WORDS",
@@ -81,8 +82,8 @@ STATEMENTS: dict[str, str] = {
     "02": "Dogs are sitting by the door",
 }
 
-#: AudioMNIST's female participants; all others are male
-FEMALE_PARTICIPANTS: frozenset[int] = frozenset({12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60})
+#: AudioMNIST's female participants (defined with the corpus); all others are male
+FEMALE_PARTICIPANTS: frozenset[int] = AUDIOMNIST_FEMALE
 
 #: bumped whenever a change here would make a stored corpus differ from a new one
 GENERATOR_VERSION = 1
@@ -750,7 +751,7 @@ def _build(out_dir, corpus: _Corpus, *, progress: bool, force: bool) -> Path:
             diffs = _differing(manifest.get("params") or {}, corpus.params)
             if manifest.get("kind") != corpus.kind:
                 diffs.insert(0, f"kind: {manifest.get('kind')!r} (stored) != {corpus.kind!r} (requested)")
-            raise ParameterError(
+            raise CorpusMismatch(
                 f"{out_dir} holds a corpus made with other parameters ({'; '.join(diffs)}); "
                 "pass force=True to rebuild it"
             )
@@ -800,7 +801,7 @@ def _check_existing(path: Path, sample_rate: int) -> None:
     except Exception as exc:  # soundfile raises its own LibsndfileError
         raise DataError(f"{path} is not a readable WAV ({exc}); delete it or pass force=True") from exc
     if info.samplerate != sample_rate or info.channels != 1:
-        raise ParameterError(
+        raise CorpusMismatch(
             f"{path} has {info.channels} channel(s) at {info.samplerate} Hz, not mono at "
             f"sample_rate={sample_rate}; pass force=True to rebuild {path.parent}"
         )
