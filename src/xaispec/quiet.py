@@ -31,9 +31,14 @@ _installed = False
 
 
 def quiet_environment() -> None:
-    """Set the variables that make TensorFlow less talkative in this process and its children."""
+    """Make TensorFlow less talkative in this process and its children: its C++ log level,
+    and its Python logger's (``WARNING:tensorflow:... triggered tf.function retracing`` is
+    advice to TensorFlow's programmers, not to a user of ours)."""
+    import logging
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def is_noise(line: bytes | str) -> bool:
