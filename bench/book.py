@@ -39,7 +39,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from xaispec.quiet import filter_native_stderr  # noqa: E402
+from xaispec.quiet import filter_native_stderr
 
 filter_native_stderr()  # TensorFlow's start-up lines stay out of the benchmark's output
 sys.path.insert(0, str(Path(__file__).resolve().parent))

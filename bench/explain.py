@@ -46,7 +46,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from xaispec.quiet import filter_native_stderr  # noqa: E402
+from xaispec.quiet import filter_native_stderr
 
 filter_native_stderr()  # TensorFlow's start-up lines stay out of the benchmark's output
 
@@ -70,7 +70,7 @@ def step(msg: str) -> None:
 def _trained(label: str, fold, model: str, override: Path | None):
     """(model file, Run, Task) of a trained smoke model, or (None, None, None)."""
     from xaispec.config import Paths
-    from xaispec.runs import Run, Task
+    from xaispec.models.runs import Run, Task
 
     corpus = "synthetic-digits" if model == "alexnet" else "synthetic-emotions"
     paths = Paths.default()
@@ -85,7 +85,7 @@ def _trained(label: str, fold, model: str, override: Path | None):
 def load_inputs(run, task, part: str, n: int, seed: int = 0) -> np.ndarray:
     """``n`` rows of a split part, scaled as in training, with the channel axis."""
     from xaispec.data.store import Store
-    from xaispec.train import BatchReader, apply_scaling, load_parts, load_scaling
+    from xaispec.models.train import BatchReader, apply_scaling, load_parts, load_scaling
 
     store = Store(run.store(task.representation))
     p = load_parts(run, task, store)[part]
@@ -100,7 +100,7 @@ def load_inputs(run, task, part: str, n: int, seed: int = 0) -> np.ndarray:
 def _precisions(model) -> dict:
     """{"float32": the model in float32 (a copy of a mixed-precision one, as ``xaispec explain``
     runs it), "bfloat16": the model in mixed bfloat16 (as trained, or a copy)}."""
-    from xaispec.explanations import float32_model, model_copy, model_precision
+    from xaispec.study.explanations import float32_model, model_copy, model_precision
 
     if model_precision(model) == "mixed_bfloat16":
         return {"float32": float32_model(model), "bfloat16": model}
@@ -123,7 +123,7 @@ def _load_or_build(label: str, kind: str, path: Path | None, build, name: str):
 
 
 def setup_alexnet(path: Path | None):
-    from xaispec.models import alexnet
+    from xaispec.models.architectures import alexnet
 
     model, run, task, source = _load_or_build("digit", "alexnet", path, lambda: alexnet(10), "AlexNet")
     if run is not None:
@@ -134,7 +134,7 @@ def setup_alexnet(path: Path | None):
 
 
 def setup_cnn1d(path: Path | None):
-    from xaispec.models import cnn1d
+    from xaispec.models.architectures import cnn1d
 
     model, run, task, source = _load_or_build("emotion", "cnn1d", path, lambda: cnn1d(8), "CNN1D")
     rng = np.random.default_rng(1)

@@ -245,8 +245,8 @@ def stage_breakdown(root: Path, scratch: Path) -> dict:
 
 def fast_breakdown(root: Path) -> dict:
     """Per-file ms of each step of our fast mode, one process, all clips (no store writing)."""
-    from xaispec import features as F
-    from xaispec.audio import read_audio
+    from xaispec.audio import features as F
+    from xaispec.audio.reading import read_audio
 
     files = sorted((root / "data").glob("*/*.wav"))
     times = {k: [] for k in ("read", "offset", "resample", "spectrogram")}

@@ -2,11 +2,11 @@
 
 1. Throughput (images/s) of one training epoch of the AlexNet on the digit task:
    (a) our input pipeline -- ``tf.data`` batches read from the HDF5 store
-       (``xaispec.train.dataset``) -- against (b) Keras ``fit`` on in-memory numpy arrays
+       (``xaispec.models.train.dataset``) -- against (b) Keras ``fit`` on in-memory numpy arrays
        (the fold already loaded), same model, batch size and data; in float32 and, where the
        CPU has native bfloat16 (or with ``--bfloat16``), in bfloat16 mixed precision. Rounds
        alternate the variants; medians. Target: (a)/(b) >= 0.9.
-2. Accuracy after a short run: the same task trained with ``xaispec.train.train`` for a few
+2. Accuracy after a short run: the same task trained with ``xaispec.models.train.train`` for a few
    epochs in each of those precisions, test accuracy and wall time of each.
 
 Data: a synthetic digit corpus (espeak-ng, AudioMNIST layout) built once in ``--work``.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from xaispec.quiet import filter_native_stderr  # noqa: E402
+from xaispec.quiet import filter_native_stderr
 
 filter_native_stderr()  # TensorFlow's start-up lines stay out of the benchmark's output
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,8 +66,8 @@ def epoch_throughput(run, task, profile, *, policy: str, pipeline: str, images: 
     import numpy as np
 
     from xaispec.data.store import Store
-    from xaispec.models import build
-    from xaispec.train import BatchReader, Part, _compile, apply_scaling, dataset, fit_scaling, load_parts, settings
+    from xaispec.models.architectures import build
+    from xaispec.models.train import BatchReader, Part, _compile, apply_scaling, dataset, fit_scaling, load_parts, settings
 
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
@@ -98,9 +98,9 @@ def epoch_throughput(run, task, profile, *, policy: str, pipeline: str, images: 
 
 
 def short_run(paths, profile, *, mixed: bool, epochs: int) -> dict:
-    from xaispec.evaluate import evaluate
-    from xaispec.runs import Run
-    from xaispec.train import train
+    from xaispec.models.evaluate import evaluate
+    from xaispec.models.runs import Run
+    from xaispec.models.train import train
 
     name = "bf16" if mixed else "fp32"
     run_dir = paths.runs / f"bench-{name}"
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(PROJECT / "src"))
 
     from xaispec.config import load_profile
-    from xaispec.runs import Run
+    from xaispec.models.runs import Run
 
     from xaispec.machine import processor
 
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     else:
         lines += ["", "bfloat16 not timed: this processor has no native bfloat16."]
     lines += ["",
-              f"Short runs ({args.epochs} epochs, `xaispec.train.train`, quick profile settings):", "",
+              f"Short runs ({args.epochs} epochs, `xaispec.models.train.train`, quick profile settings):", "",
               "| precision | wall time (s) | validation accuracy | test accuracy |", "|---|---:|---:|---:|"]
     for r in runs:
         lines.append(f"| {r['policy']} | {r['seconds']:.0f} | {r['val_accuracy']:.3f} | {r['test_accuracy']:.3f} |")

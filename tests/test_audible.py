@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xaispec.audible import audible_explanation, top_cells, write_wav
+from xaispec.audio.resynthesis import audible_explanation, top_cells, write_wav
 from xaispec.errors import ParameterError
-from xaispec.features import alexnet_spectrogram, embed
+from xaispec.audio.features import alexnet_spectrogram, embed
 
 SR = 8000
 
@@ -79,8 +79,8 @@ def test_write_wav_is_atomic_and_readable(tmp_path):
 def test_audible_mel_keeps_the_bands_and_frames_a_mel_map_ranks_highest():
     import librosa
 
-    from xaispec.explanations import audible_mel
-    from xaispec.features import MEL2D_BANDS, MEL2D_FRAMES, MEL_SR, mel_excerpt
+    from xaispec.study.explanations import audible_mel
+    from xaispec.audio.features import MEL2D_BANDS, MEL2D_FRAMES, MEL_SR, mel_excerpt
 
     # 1 s of 500 Hz + 3000 Hz, then the zero padding of a short excerpt
     t = np.arange(MEL_SR) / MEL_SR

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xaispec.audio import probe_audio, read_audio
+from xaispec.audio.reading import probe_audio, read_audio
 from xaispec.errors import DataError
 
 

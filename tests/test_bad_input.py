@@ -11,7 +11,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from conftest import audiomnist_like, fsdd_like, tone, write_wav
-from xaispec.audio import read_audio
+from xaispec.audio.reading import read_audio
 from xaispec.cli import app
 from xaispec.data.corpora import index_corpus
 from xaispec.data.prepare import prepare

@@ -1,4 +1,4 @@
-"""Tests of xaispec.data.download against small local archives and a local HTTP server."""
+"""Tests of xaispec.data.fetch against small local archives and a local HTTP server."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xaispec.data import download as dl
+from xaispec.data import fetch as dl
 from xaispec.errors import DataError, ParameterError
 from xaispec.events import EventLog
 

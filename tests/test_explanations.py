@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from xaispec import explanations as ex
+from xaispec.study import explanations as ex
 from xaispec.errors import ParameterError
 
 pytest.importorskip("keras")
@@ -34,9 +34,9 @@ def smoke(tmp_path_factory):
     from xaispec.data.corpora import index_corpus
     from xaispec.data.prepare import prepare
     from xaispec.data.splits import write_splits
-    from xaispec.evaluate import evaluate
-    from xaispec.runs import Run
-    from xaispec.train import train
+    from xaispec.models.evaluate import evaluate
+    from xaispec.models.runs import Run
+    from xaispec.models.train import train
 
     root = tmp_path_factory.mktemp("xp")
     with pytest.MonkeyPatch.context() as mp:
@@ -147,7 +147,7 @@ def test_one_given_sample_and_samples_outside_the_test_fold(digits):
 
 def test_embedded_signal_is_the_one_preprocessing_used(digits):
     from xaispec.data.store import Store
-    from xaispec.features import alexnet_spectrogram
+    from xaispec.audio.features import alexnet_spectrogram
 
     run, task, table = digits
     store = Store(run.store("alexnet"))
@@ -298,7 +298,7 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     assert len(wrong) == 3
     bad_id = wrong["sample_id"].iloc[1]
     from xaispec.data.store import Store
-    from xaispec.train import apply_scaling, load_scaling
+    from xaispec.models.train import apply_scaling, load_scaling
 
     raw = Store(run.store("alexnet")).load([int(wrong["row"].iloc[1])])
     bad = apply_scaling(raw, load_scaling(run, task))[0]
@@ -357,7 +357,7 @@ def test_emotion_cnn1d_shap_plots_per_class_and_mean(smoke):
 # -- emotions: Grad-CAM and LIME on the 2D CNN's mel images ---------------------------------------
 def test_emotion_cnn2d_gradcam_and_lime_on_mel_images(smoke):
     from xaispec.explain import Explanation
-    from xaispec.features import MEL2D_BANDS, MEL2D_FRAMES
+    from xaispec.audio.features import MEL2D_BANDS, MEL2D_FRAMES
 
     run, task = smoke["emotions_cnn2d"]
     samples = ex.select_examples(ex.test_table(run, task), task, n=1).head(2)

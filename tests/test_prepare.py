@@ -175,7 +175,7 @@ def test_long_clips_cropped_to_loudest_second_or_refused(tmp_path):
 
 
 def test_loudest_window():
-    from xaispec.features import loudest_window
+    from xaispec.audio.features import loudest_window
 
     x = np.zeros(30000)
     x[12000:14000] = 1.0

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from xaispec.cli import app
 from xaispec.config import Paths, load_profile
 from xaispec.errors import DataError, ParameterError
-from xaispec.evaluate import metrics, summarize
-from xaispec.runs import Run, Task
+from xaispec.models.evaluate import metrics, summarize
+from xaispec.models.runs import Run, Task
 
 
 def cli(*args, code=0):
@@ -113,8 +113,8 @@ def test_fsdd_digit(fsdd, tmp_path, monkeypatch):
     from xaispec.data.prepare import prepare
     from xaispec.data.splits import write_splits
     from xaispec.data.store import Store
-    from xaispec.evaluate import evaluate
-    from xaispec.train import train
+    from xaispec.models.evaluate import evaluate
+    from xaispec.models.train import train
 
     paths = Paths(tmp_path)
     # every digit of every speaker, 6 takes each: a small real-speech corpus
@@ -175,7 +175,7 @@ def test_summary_mean_std_and_confusion(tmp_path):
 
 @pytest.mark.parametrize("label,model,epochs,stop", [("digit", "alexnet", 2, 1), ("emotion", "cnn1d", 5, 2)])
 def test_resume_gives_the_same_weights(project, label, model, epochs, stop):
-    from xaispec.train import train
+    from xaispec.models.train import train
 
     corpus = "synthetic-digits" if label == "digit" else "synthetic-emotions"
     profile = load_profile("smoke")
@@ -201,7 +201,7 @@ def test_resume_gives_the_same_weights(project, label, model, epochs, stop):
 def test_trained_model_instead_of_training(project, tmp_path):
     import keras
 
-    from xaispec.models import build
+    from xaispec.models.architectures import build
 
     good = tmp_path / "shipped.keras"
     build("cnn1d", 8).save(good)
@@ -245,7 +245,7 @@ def test_bad_input_lists_valid_values(project, tmp_path):
 
 
 def test_validation_share_is_spread_evenly_over_the_part():
-    from xaispec.train import Part, spread
+    from xaispec.models.train import Part, spread
 
     part = Part(np.stack([np.zeros(10, dtype=np.int64), np.arange(10)], axis=1), np.arange(10) % 3,
                 [f"s{i}" for i in range(10)])
@@ -256,7 +256,7 @@ def test_validation_share_is_spread_evenly_over_the_part():
 
 
 def test_one_public_way_to_open_a_run(tmp_path):
-    from xaispec.runs import open_run
+    from xaispec.models.runs import open_run
 
     run = open_run("synthetic-digits", tmp_path, load_profile("smoke"))
     assert run.dir == tmp_path / "data/runs/synthetic-digits"

@@ -281,7 +281,7 @@ def throughput(policy: str, *, seconds: float = 2.0, batch: int = 8, infer: bool
     import keras
     import numpy as np
 
-    from .models import build
+    from .models.architectures import build
 
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)

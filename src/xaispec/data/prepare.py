@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import features as F
+from ..audio import features as F
 from .._io import atomic_path, write_json_atomic, write_text_atomic
-from ..audio import probe_audio, read_audio
+from ..audio.reading import probe_audio, read_audio
 from ..errors import DataError, ParameterError, XaispecError
 from ..events import EventLog
 from .corpora import Skip, get_corpus, index_corpus, main_label

@@ -19,7 +19,7 @@ from math import ceil
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 #: the AudioMNIST study's constants
 ALEXNET_SR = 8000

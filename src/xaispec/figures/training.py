@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
+from .._io import atomic_path
 
 
 def _save(fig, path: str | os.PathLike | None):

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ParameterError
-from .models import MODELS, PREFIX
+from ..errors import DataError, ParameterError
+from .architectures import MODELS, PREFIX
 
 EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 #: label -> models that can learn it (the first is the default)
@@ -106,7 +106,7 @@ class Run:
         self.mode = mode
 
     def store(self, representation: str) -> Path:
-        from .data.store import store_name
+        from ..data.store import store_name
 
         mode = self.mode if representation == "alexnet" else "exact"
         return self.processed / store_name(representation, mode)
@@ -146,7 +146,7 @@ class Run:
 
     def folds(self, label: str) -> list[int | str]:
         """Folds that have split files for ``label`` (ints first, then ``random``)."""
-        from .data.splits import model_name
+        from ..data.splits import model_name
 
         found = set()
         pattern = re.compile(rf"^{model_name(label)}_{label}_(\w+?)_test\.txt$")
@@ -180,8 +180,8 @@ def open_run(corpus: str, root: str | os.PathLike | None = None, profile=None, *
     """The run of ``corpus`` under project ``root`` (default :meth:`xaispec.config.Paths.default`):
     ``data/runs/<corpus>`` (or ``run_dir``) reading the stores of ``data/processed/<corpus>`` in
     the profile's ``prepare.mode``. The one way the CLI, the book and notebooks open a run."""
-    from .config import Paths
-    from .data.corpora import get_corpus
+    from ..config import Paths
+    from ..data.corpora import get_corpus
 
     spec = get_corpus(corpus)
     paths = Paths(Path(root)) if root is not None else Paths.default()

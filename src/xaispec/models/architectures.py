@@ -4,7 +4,7 @@ Each builder imports Keras when called, so importing this module stays light.
 """
 from __future__ import annotations
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: model name -> (representation it reads, input shape)
 MODELS = {

@@ -44,8 +44,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from .._io import exchange, file_lock, md5_file, sha256_file, write_json_atomic
-from ..errors import DataError, ParameterError
+from ..._io import exchange, file_lock, md5_file, sha256_file, write_json_atomic
+from ...errors import DataError, ParameterError
 
 __all__ = [
     "COMPLETE_MARKER",

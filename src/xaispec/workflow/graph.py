@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ._io import write_json_atomic
-from .errors import ParameterError
-from .events import EventLog
+from .._io import write_json_atomic
+from ..errors import ParameterError
+from ..events import EventLog
 
 #: states of a finished task
 DONE, UP_TO_DATE, FAILED, BLOCKED = "done", "up to date", "failed", "blocked"
@@ -499,20 +499,20 @@ def get_executor(name: str = "local", **options) -> Executor:
 # ---------------------------------------------------------------- the steps
 
 def _paths(root: str):
-    from .config import Paths
+    from ..config import Paths
 
     return Paths(Path(root))
 
 
 def _run(corpus: str, root: str, profile):
-    from .runs import open_run
+    from ..models.runs import open_run
 
     return open_run(corpus, root, profile)
 
 
 def corpus_root(corpus: str, root: str) -> Path:
     """Where a corpus is read from: ``data/raw/<name>``, or the manifest CSV itself."""
-    from .data.corpora import get_corpus
+    from ..data.corpora import get_corpus
 
     spec = get_corpus(corpus)
     return Path(corpus) if spec.layout == "manifest" else _paths(root).corpus(spec.name)
@@ -522,8 +522,8 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
     """Synthesize a synthetic corpus, fetch a real one (``source``: URL, archive or folder),
     or check that a manifest CSV exists. A synthetic corpus made with other sizes (another
     profile) is rebuilt with this profile's."""
-    from .data.corpora import get_corpus
-    from .errors import CorpusMismatch, DataError
+    from ..data.corpora import get_corpus
+    from ..errors import CorpusMismatch, DataError
 
     spec = get_corpus(corpus)
     paths = _paths(root)
@@ -532,7 +532,7 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
             raise DataError(f"{corpus}: manifest not found")
         return {"reused": True}
     if spec.name.startswith("synthetic-"):
-        from .data import synth
+        from ..data import synth
 
         kind = spec.name.split("-", 1)[1]
         cfg = profile.get(f"synthetic.{kind}")
@@ -550,7 +550,7 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
             fn(out, force=True, **kwargs)
         after = manifest.stat().st_mtime if manifest.is_file() else None
         return {"reused": before is not None and before == after}
-    from .data import download as dl
+    from ..data import fetch as dl
 
     path = dl.fetch(spec.name, source=source, dest=paths.corpus(spec.name), downloads_dir=paths.downloads,
                     progress=False, log=EventLog(paths.raw))
@@ -559,8 +559,8 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
 
 def step_prepare(corpus: str, root: str, profile, representation: str) -> dict:
     """Prepare one store (reused when up to date)."""
-    from .data.corpora import get_corpus
-    from .data.prepare import prepare
+    from ..data.corpora import get_corpus
+    from ..data.prepare import prepare
 
     spec = get_corpus(corpus)
     result = prepare(corpus, corpus_root(corpus, root), out_dir=_paths(root).processed / spec.name,
@@ -573,8 +573,8 @@ def step_prepare(corpus: str, root: str, profile, representation: str) -> dict:
 
 def feasible_labels(corpus: str, root: str, profile, labels: Iterable[str]) -> dict[str, str]:
     """``{label: reason}`` of the labels whose folds cannot be made on this corpus."""
-    from .data.corpora import index_corpus
-    from .data.splits import speaker_folds
+    from ..data.corpora import index_corpus
+    from ..data.splits import speaker_folds
 
     table, _ = index_corpus(corpus, corpus_root(corpus, root))
     bad = {}
@@ -588,8 +588,8 @@ def feasible_labels(corpus: str, root: str, profile, labels: Iterable[str]) -> d
 
 def step_splits(corpus: str, root: str, profile, labels: list[str]) -> dict:
     """Write the split files of every label that can be split (others are reported)."""
-    from .data.corpora import index_corpus
-    from .data.splits import write_splits
+    from ..data.corpora import index_corpus
+    from ..data.splits import write_splits
 
     table, _ = index_corpus(corpus, corpus_root(corpus, root))
     bad = feasible_labels(corpus, root, profile, labels)
@@ -603,7 +603,7 @@ def step_splits(corpus: str, root: str, profile, labels: list[str]) -> dict:
 
 def step_train(corpus: str, root: str, profile, label: str, fold, model: str) -> dict:
     """Train one model (reused when an up-to-date one exists)."""
-    from .train import train
+    from ..models.train import train
 
     run = _run(corpus, root, profile)
     result = train(run, run.task(label, fold, model), profile, progress=False)
@@ -613,7 +613,7 @@ def step_train(corpus: str, root: str, profile, label: str, fold, model: str) ->
 
 def step_evaluate(corpus: str, root: str, profile, label: str, fold, model: str) -> dict:
     """Predict the test fold; write predictions, metrics and the confusion matrix."""
-    from .evaluate import evaluate
+    from ..models.evaluate import evaluate
 
     run = _run(corpus, root, profile)
     task = run.task(label, fold, model)
@@ -625,12 +625,12 @@ def step_evaluate(corpus: str, root: str, profile, label: str, fold, model: str)
 
 def step_summarize(corpus: str, root: str, profile, label: str, model: str, folds: list) -> dict:
     """Mean and standard deviation over the folds; the mean confusion matrices."""
-    from .evaluate import summarize
+    from ..models.evaluate import summarize
 
     run = _run(corpus, root, profile)
     summary = summarize(run, label, model, list(folds))
     if label == "emotion" and model == "cnn1d" and run.evaluation_path(run.task("emotion", "random", "cnn1d")).is_file():
-        from . import evaluate as ev
+        from ..models import evaluate as ev
 
         if hasattr(ev, "compare_protocols"):
             ev.compare_protocols(run, list(folds))
@@ -644,14 +644,14 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
     the first ``options["examples_max"]`` of them when that is above 0), then the first
     ``wrong`` and ``correct`` predictions. Emotion models: one row per emotion and sex,
     ``options["rows"]`` of them spread over the classes. Returns the rows of
-    :func:`xaispec.explanations.test_table` with a ``section`` column
+    :func:`xaispec.study.explanations.test_table` with a ``section`` column
     (``examples``, ``wrong``, ``correct``); a sample in several sections is listed once,
     under the first.
     """
     import numpy as np
     import pandas as pd
 
-    from . import explanations as ex
+    from ..study import explanations as ex
 
     table = ex.test_table(run, task, model=model)
     parts = []
@@ -678,16 +678,16 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
 
 def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, method: str,
                  options: dict | None = None) -> dict:
-    """Explain the book's samples of one model with one method (see :mod:`xaispec.explanations`):
+    """Explain the book's samples of one model with one method (see :mod:`xaispec.study.explanations`):
     figures, panels, audible explanations and the ``explanations/{method}_{short}.csv`` table."""
-    from . import explanations as ex
+    from ..study import explanations as ex
 
     options = dict(options or {})
     run = _run(corpus, root, profile)
     task = run.task(label, fold, model)
     keras_model = ex._load_model(run, task)
     samples = book_samples(run, task, options, seed=profile.get("seed"), model=keras_model)
-    from .explain import METHODS
+    from ..explain import METHODS
 
     params = {method: dict(options.get("params") or {})}  # the profile's book.explainer_params
     if options.get("background") and "n_background" in METHODS[method].defaults:

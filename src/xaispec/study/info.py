@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .data.splits import load_split
-from .errors import DataError, ParameterError
-from .runs import Run, Task
+from ..data.splits import load_split
+from ..errors import DataError, ParameterError
+from ..models.runs import Run, Task
 
 
 def predictions(run: Run, task: Task, *, which: str = "wrong", first: int | None = None) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def predictions(run: Run, task: Task, *, which: str = "wrong", first: int | None
 
 
 def _speaker_sex(run: Run, representation: str = "alexnet") -> pd.Series:
-    from .data.store import Store
+    from ..data.store import Store
 
     path = run.store(representation)
     if not path.is_file():
@@ -49,7 +49,7 @@ def _speaker_sex(run: Run, representation: str = "alexnet") -> pd.Series:
 def test_participants(run: Run, task: Task) -> pd.DataFrame:
     """Participants in the test part of ``task``'s fold, with their sex and sample count."""
     ids = load_split(run.dir, task.label, task.fold, "test")
-    from .data.store import Store
+    from ..data.store import Store
 
     index = Store(run.store(task.representation)).index.set_index("sample_id")
     base = [i.split("#")[0] for i in ids]

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._io import write_text_atomic
-from .errors import DataError
-from .events import EventLog
+from .._io import write_text_atomic
+from ..errors import DataError
+from ..events import EventLog
 from .runs import Run, Task
 
 METRICS = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
@@ -64,7 +64,7 @@ def predict(run: Run, task: Task, *, batch_size: int = 64):
     """Test-fold predictions of a trained model: (test part, probabilities (n, n_classes))."""
     import keras
 
-    from .data.store import Store
+    from ..data.store import Store
     from .train import BatchReader, dataset, load_parts, load_scaling
 
     path = run.model_path(task)
@@ -119,7 +119,7 @@ def evaluate(run: Run, task: Task) -> dict:
     matrix = confusion(test.y, y_pred, names)
     write_text_atomic(run.confusion_path(task), matrix.to_csv())
     write_text_atomic(run.report_path(task), classification_report(test.y, y_pred, names).to_csv())
-    from . import plots_training
+    from ..figures import training as plots_training
 
     plots_training.confusion(matrix, title=f"{task.name}: confusion matrix", path=run.plot_path(task, "confusion"))
     EventLog(run.dir)("evaluate_done", task=task.name, forward=len(test), **scores)

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import XaispecError
+from ..errors import XaispecError
 
 EXIT_SKIPPED = 3
 
@@ -38,13 +38,13 @@ def friendly(fn):
 
 
 def _paths():
-    from .config import Paths
+    from ..config import Paths
 
     return Paths.default()
 
 
 def _profile(name: str, overrides: dict | None = None):
-    from .config import load_profile
+    from ..config import load_profile
 
     profile = load_profile(name)
     return profile.with_overrides({k: v for k, v in (overrides or {}).items() if v is not None})
@@ -52,7 +52,7 @@ def _profile(name: str, overrides: dict | None = None):
 
 def _root(corpus: str, source: Optional[Path]) -> Path:
     """The corpus folder: ``--source`` when given, else ``data/raw/<corpus>``."""
-    from .data.corpora import get_corpus
+    from ..data.corpora import get_corpus
 
     spec = get_corpus(corpus)
     if spec.layout == "manifest":
@@ -64,7 +64,7 @@ def _root(corpus: str, source: Optional[Path]) -> Path:
 @friendly
 def version():
     """Print the version, the git commit and key package versions."""
-    from .provenance import record
+    from ..provenance import record
 
     rec = record()
     typer.echo(f"xaispec {rec['versions']['xaispec']} (commit {rec['git_commit']})")
@@ -83,7 +83,7 @@ def system(
     train.mixed_precision: auto picks and why, and AlexNet images/s in each precision."""
     import json
 
-    from .machine import report, report_lines
+    from ..machine import report, report_lines
 
     rep = report(seconds=seconds, probe=probe)
     typer.echo(json.dumps(rep, indent=2, default=str) if json_out else "\n".join(report_lines(rep)))
@@ -110,11 +110,11 @@ def synthesize(
     force: bool = typer.Option(False, help="rebuild even if a corpus with other settings exists"),
 ):
     """Synthesize an offline demo corpus with espeak-ng (stored once, with a manifest)."""
-    from .errors import ParameterError
+    from ..errors import ParameterError
 
     if kind not in ("digits", "emotions"):
         raise ParameterError(f"kind={kind!r} is not one of ['digits', 'emotions']")
-    from .data import synth
+    from ..data import synth
 
     p = _profile(profile, {f"synthetic.{kind}.repetitions": repetitions})
     cfg = p.get(f"synthetic.{kind}")
@@ -137,8 +137,8 @@ def download(
     force: bool = typer.Option(False, help="extract again even if a complete copy exists"),
 ):
     """Download (resumable, verified) and extract a real corpus into data/raw/CORPUS."""
-    from .data import download as dl
-    from .events import EventLog
+    from ..data import fetch as dl
+    from ..events import EventLog
 
     paths = _paths()
     root = dl.fetch(corpus, source=source, dest=paths.corpus(corpus), downloads_dir=paths.downloads,
@@ -163,8 +163,8 @@ def index(
     out: Optional[Path] = typer.Option(None, help="write the index table to this CSV"),
 ):
     """Index a corpus: one row per recording; print speaker statistics."""
-    from ._io import write_text_atomic
-    from .data.corpora import index_corpus, speakers_table
+    from .._io import write_text_atomic
+    from ..data.corpora import index_corpus, speakers_table
 
     table, skips = index_corpus(corpus, _root(corpus, source))
     for s in skips:
@@ -192,8 +192,8 @@ def prepare(
     allow_skips: bool = typer.Option(False, help="exit 0 even if files were skipped"),
 ):
     """Prepare stores data/processed/CORPUS/REPRESENTATION.h5 (parallel, resumable)."""
-    from .data.corpora import get_corpus
-    from .data.prepare import prepare as run
+    from ..data.corpora import get_corpus
+    from ..data.prepare import prepare as run
 
     p = _profile(profile, {"prepare.mode": mode, "prepare.long_clips": long_clips,
                            "prepare.workers": workers})
@@ -227,9 +227,9 @@ def splits(
     profile: str = typer.Option("quick", help="run profile (fold count, seed)"),
 ):
     """Write speaker-disjoint split files under RUN/splits (the study's names)."""
-    from .data.corpora import LABELS, get_corpus, index_corpus
-    from .data.splits import write_splits
-    from .errors import ParameterError
+    from ..data.corpora import LABELS, get_corpus, index_corpus
+    from ..data.splits import write_splits
+    from ..errors import ParameterError
 
     p = _profile(profile)
     spec = get_corpus(corpus)
@@ -238,7 +238,7 @@ def splits(
     if not labels:
         raise ParameterError(f"corpus {corpus!r} has no default labels: give --label")
     run_dir = run_dir or _paths().run(spec.name)
-    from .data.splits import speaker_folds
+    from ..data.splits import speaker_folds
 
     feasible = []
     for lab in labels:
@@ -262,7 +262,7 @@ app.add_typer(info_app, name="info")
 
 
 def _run(corpus: str, run_dir: Optional[Path], profile):
-    from .runs import open_run
+    from ..models.runs import open_run
 
     return open_run(corpus, _paths().root, profile, run_dir=run_dir)
 
@@ -290,7 +290,7 @@ def train_cmd(
     force: bool = typer.Option(False, help="train again even if an up-to-date model exists"),
 ):
     """Train models (checkpointed every epoch; a rerun resumes or reuses)."""
-    from .train import train
+    from ..models.train import train
 
     p = _profile(profile)
     run = _run(corpus, run_dir, p)
@@ -312,7 +312,7 @@ def evaluate_cmd(
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
 ):
     """Predict the test folds; write predictions, metrics, confusion matrices and the means."""
-    from .evaluate import evaluate, summarize
+    from ..models.evaluate import evaluate, summarize
 
     p = _profile(profile)
     run = _run(corpus, run_dir, p)
@@ -333,7 +333,7 @@ def evaluate_cmd(
         summary = summarize(run, label, task.model, numbered)
         typer.echo(f"mean over folds {numbered}: accuracy {summary['evaluation'].loc['mean', 'accuracy']:.3f}")
     if label == "emotion" and task.model == "cnn1d" and "random" in done and numbered:
-        from .evaluate import compare_protocols
+        from ..models.evaluate import compare_protocols
 
         table = compare_protocols(run, numbered)
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -352,7 +352,7 @@ def info_predictions(
     run_dir: Optional[Path] = typer.Option(None),
 ):
     """The wrongly or correctly predicted test samples of one model."""
-    from .info import predictions
+    from ..study.info import predictions
 
     p = _profile(profile)
     run = _run(corpus, run_dir, p)
@@ -371,7 +371,7 @@ def info_participants(
     run_dir: Optional[Path] = typer.Option(None),
 ):
     """The participants in a model's test fold."""
-    from .info import test_participants
+    from ..study.info import test_participants
 
     p = _profile(profile)
     run = _run(corpus, run_dir, p)
@@ -387,7 +387,7 @@ def info_sex(
     run_dir: Optional[Path] = typer.Option(None),
 ):
     """The sex of one, several or all participants."""
-    from .info import participant_sex
+    from ..study.info import participant_sex
 
     p = _profile(profile)
     typer.echo(participant_sex(_run(corpus, run_dir, p), participants or None).to_string(index=False))
@@ -399,7 +399,7 @@ def _explain_params(items: Optional[List[str]]) -> dict:
     """``METHOD.KEY=VALUE`` options as ``{method: {key: value}}`` (values read as YAML: 50, true, quickshift)."""
     import yaml
 
-    from .errors import ParameterError
+    from ..errors import ParameterError
 
     out: dict = {}
     for item in items or []:
@@ -445,8 +445,8 @@ def explain_cmd(
     allow_failures: bool = typer.Option(False, help="exit 0 even if a method failed on some samples"),
 ):
     """Explain models' test samples: figures, audible explanations and result files (reused unless --force)."""
-    from . import explanations as ex
-    from .errors import ParameterError
+    from ..study import explanations as ex
+    from ..errors import ParameterError
 
     p = _profile(profile)
     run = _run(corpus, run_dir, p)
@@ -540,7 +540,7 @@ def book_cmd(
     _build/html/index.html. A failing page is reported with its cell and error, the other
     pages are still executed and the book still built; the exit code is then 1.
     """
-    from .bookbuild import BookPlan, resolve_corpora, run_book
+    from ..book.build import BookPlan, resolve_corpora, run_book
 
     p = _profile(profile)
     paths = _paths()
@@ -573,8 +573,8 @@ def chapter_cmd(
 
         xaispec chapter explanations -p label gender -p fold 2 -p explainer lime
     """
-    from .bookbuild import run_chapter
-    from .errors import ParameterError
+    from ..book.build import run_chapter
+    from ..errors import ParameterError
 
     params, args, i = {}, list(ctx.args), 0
     while i < len(args):
@@ -603,7 +603,7 @@ def chapter_cmd(
 
 
 def main() -> None:
-    from .quiet import filter_native_stderr
+    from ..quiet import filter_native_stderr
 
     filter_native_stderr()  # TensorFlow's start-up lines stay out of the terminal
     app()

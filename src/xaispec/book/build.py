@@ -7,7 +7,7 @@ into ``book/``: ``book/preface.ipynb``, ``book/training/digit.ipynb``,
 glob entries, so a new parameter set appears without editing it.
 
 What a book contains is the ``book:`` section of the run profile (labels, folds,
-explainers, sample counts); :class:`BookPlan` turns it into a :class:`~xaispec.pipeline.Graph`
+explainers, sample counts); :class:`BookPlan` turns it into a :class:`~xaispec.workflow.graph.Graph`
 of the data, training, evaluation and explanation tasks the pages need, one task per page,
 and the build. ``xaispec book`` runs the whole graph, ``xaispec chapter`` the part one page
 needs. The second half of this module holds the small display helpers the chapters use
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ._io import write_json_atomic, write_text_atomic
-from .config import Paths, Profile, load_profile
-from .errors import DataError, ParameterError, XaispecError
-from .pipeline import Graph, Task, TaskResult
-from .runs import open_run
-from . import pipeline
+from .._io import write_json_atomic, write_text_atomic
+from ..config import Paths, Profile, load_profile
+from ..errors import DataError, ParameterError, XaispecError
+from ..workflow.graph import Graph, Task, TaskResult
+from ..models.runs import open_run
+from ..workflow import graph as pipeline
 
 #: the AudioMNIST paper's AlexNet test accuracy, mean over folds (Becker et al.)
 PUBLISHED = {"digit": 0.958, "gender": 0.959}
@@ -96,7 +96,7 @@ class Chapter:
         ``Explanations: digit, fold 0, LIME``."""
         if not params:
             return self.title
-        from .plots import METHOD_DIRS
+        from ..figures.spectrograms import METHOD_DIRS
 
         parts = []
         for key in self.params:
@@ -175,7 +175,7 @@ def resolve_corpora(choices: Iterable[str] | str | None, default: str = "synthet
     corpus unless it has an ``emotion`` column), or a corpus folder in AudioMNIST, FSDD or
     RAVDESS layout (used in place).
     """
-    from .data.corpora import CORPORA
+    from ..data.corpora import CORPORA
 
     if isinstance(choices, str):
         choices = [choices]
@@ -279,7 +279,7 @@ class BookPlan:
 
     def data_task_ids(self, graph: Graph, kinds: list[str]) -> list[str]:
         """Ids of the data tasks (corpus, prepare, splits) of the corpora of ``kinds``."""
-        from .data.corpora import get_corpus
+        from ..data.corpora import get_corpus
 
         names = {get_corpus(self.corpus(k)).name for k in kinds if self.corpus(k)}
         return [t for t in graph.tasks if t.split(":")[1] in names]
@@ -336,7 +336,7 @@ class BookPlan:
         """Explanation methods the book runs on ``model``: for AlexNet every method but the two
         that need thousands of model calls per input cell group (Kernel and Permutation SHAP on
         51,529 cells); for the emotion 1D CNN the SHAP estimators."""
-        from .explain import METHODS
+        from ..explain import METHODS
 
         if model == "cnn1d":
             return [m for m in EMOTION_EXPLAINERS if m in METHODS]
@@ -445,7 +445,7 @@ class BookPlan:
         return {"corpus": corpus, "root": self.root, "profile": self.profile}
 
     def data_tasks(self, graph: Graph) -> None:
-        from .data.corpora import LABELS, get_corpus
+        from ..data.corpora import LABELS, get_corpus
 
         for kind, entry in self.corpora.items():
             corpus = entry["name"]
@@ -472,15 +472,15 @@ class BookPlan:
 
     @staticmethod
     def _model_rep(model: str) -> str:
-        from .models import MODELS
+        from ..models.architectures import MODELS
 
         return MODELS[model][0]
 
     def model_tasks(self, graph: Graph, kind: str, label: str, fold, model: str) -> str:
         """Add train and evaluate of one model; return the evaluate task's id."""
-        from .data.corpora import get_corpus
-        from .runs import Task as RunTask
-        from .train import settings
+        from ..data.corpora import get_corpus
+        from ..models.runs import Task as RunTask
+        from ..models.train import settings
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
@@ -499,7 +499,7 @@ class BookPlan:
         return eid
 
     def summary_task(self, graph: Graph, kind: str, label: str, model: str, folds: list) -> str:
-        from .data.corpora import get_corpus
+        from ..data.corpora import get_corpus
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
@@ -513,7 +513,7 @@ class BookPlan:
         return sid
 
     def explain_task(self, graph: Graph, kind: str, label: str, fold, model: str, method: str) -> str:
-        from .data.corpora import get_corpus
+        from ..data.corpora import get_corpus
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
@@ -523,7 +523,7 @@ class BookPlan:
         options = {**self.explain_options(model),
                    "params": dict(self.book["explainer_params"].get(model, {}).get(method, {}))}
         run = self.run(kind)
-        from .runs import Task as RunTask
+        from ..models.runs import Task as RunTask
 
         outputs = tuple(str(p) for p in explain_outputs(run, RunTask(label, fold, model), method))
         xid = f"explain:{name}:{label}:{fold}:{model}:{method}"
@@ -575,14 +575,14 @@ class BookPlan:
 
     def profile_ref(self) -> str:
         """How a kernel loads the profile: its name, or its YAML path for a custom one."""
-        from .config import PROFILE_DIR
+        from ..config import PROFILE_DIR
 
         src = Path(self.profile.source)
         return self.profile.name if src.parent == PROFILE_DIR else str(src.resolve())
 
     def page_deps(self, graph: Graph, chapter: str, params: dict) -> tuple:
         """Add the tasks a page needs; return their ids."""
-        from .data.corpora import get_corpus
+        from ..data.corpora import get_corpus
 
         if chapter == "data":
             kind = next(k for k in self.corpora if corpus_label(self.corpus(k)) == params["corpus"])
@@ -642,7 +642,7 @@ class BookPlan:
 
 
 def explain_options(profile: Profile, model: str) -> dict:
-    """What the book explains of a model (see :func:`xaispec.pipeline.book_samples`), from the profile."""
+    """What the book explains of a model (see :func:`xaispec.workflow.graph.book_samples`), from the profile."""
     b = profile.get("book")
     if model == "alexnet":
         return {"examples": b["examples_per_digit_per_sex"], "examples_max": b["examples_max"],
@@ -652,7 +652,7 @@ def explain_options(profile: Profile, model: str) -> dict:
 
 def explain_outputs(run, task, method: str) -> list[Path]:
     """The result files an explain task leaves: ``explanations/{method}_{short}.csv``, ``.npz``, ``.json``."""
-    from .explanations import result_paths
+    from ..study.explanations import result_paths
 
     return list(result_paths(run, task, method))
 
@@ -932,7 +932,7 @@ class Page:
         """The page's first output: corpus, profile and parameters."""
         from IPython.display import Markdown, display
 
-        from .data.corpora import get_corpus
+        from ..data.corpora import get_corpus
 
         rows = []
         if self.corpus:

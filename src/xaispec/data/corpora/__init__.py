@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError, ParameterError
+from ...errors import DataError, ParameterError
 
 #: the AudioMNIST study's female participants
 AUDIOMNIST_FEMALE = frozenset({12, 26, 28, 36, 43, 47, 52, 56, 57, 58, 59, 60})

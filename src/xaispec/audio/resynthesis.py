@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_path
-from .errors import ParameterError
+from .._io import atomic_path
+from ..errors import ParameterError
 from . import features
 from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
 
@@ -24,7 +24,7 @@ PEAK = 0.9
 
 
 def stft(x: np.ndarray) -> np.ndarray:
-    """:func:`xaispec.features.stft` of ``x``, once its shape is checked: (8000,) -> (228, 230)."""
+    """:func:`xaispec.audio.features.stft` of ``x``, once its shape is checked: (8000,) -> (228, 230)."""
     x = np.asarray(x, dtype=np.float64)
     if x.shape != (ALEXNET_LEN,):
         raise ParameterError(f"audible explanations need one embedded 8-kHz second, shape ({ALEXNET_LEN},), "

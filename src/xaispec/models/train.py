@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import sha256_file, write_json_atomic, write_text_atomic
-from .errors import DataError, ParameterError
-from .events import EventLog
+from .._io import sha256_file, write_json_atomic, write_text_atomic
+from ..errors import DataError, ParameterError
+from ..events import EventLog
 from .runs import Run, Task, targets
 
 AUG = "#noise"
@@ -50,7 +50,7 @@ def load_parts(run: Run, task: Task, store) -> dict[str, Part]:
     emotion study's augmentation); the random split's rows are the study's rows,
     and its validation part is its test part, as in the study.
     """
-    from .data.splits import load_split
+    from ..data.splits import load_split
 
     y_all = targets(task.label, store.index)
     parts = {}
@@ -209,7 +209,7 @@ def spread(part: Part, limit: int) -> Part:
 
 
 def _config_hash(cfg: dict, store, run: Run, task: Task, policy: str) -> str:
-    from .data.splits import split_path
+    from ..data.splits import split_path
 
     # the policy chosen, not the setting: "auto" trains in bfloat16 on one machine, float32 on another
     h = hashlib.sha256(json.dumps({**cfg, "policy": policy}, sort_keys=True).encode())
@@ -230,7 +230,7 @@ def configure_tensorflow(seed: int, mixed_precision="auto"):
     import keras
     import tensorflow as tf
 
-    from .machine import precision
+    from ..machine import precision
 
     choice = precision(mixed_precision)
     keras.utils.set_random_seed(seed)
@@ -346,8 +346,8 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
     """
     import keras
 
-    from .data.store import Store
-    from .models import MODELS, build
+    from ..data.store import Store
+    from .architectures import MODELS, build
 
     cfg = settings(profile, task.model, task.label)
     if epochs is not None:
@@ -509,7 +509,7 @@ def _checkpoint(model, state: dict, ckpt: Path) -> None:
 
 def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: Task, epochs: int, seconds: float,
                    **extra) -> None:
-    from .provenance import record
+    from ..provenance import record
 
     write_json_atomic(path, {"task": task.name, "label": task.label, "fold": task.fold, "model": task.model,
                              "config_hash": chash, "settings": cfg, "precision_policy": choice.policy,
@@ -520,7 +520,7 @@ def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: Task, epochs
 
 
 def _plot_history(run: Run, task: Task, history: pd.DataFrame) -> None:
-    from . import plots_training
+    from ..figures import training as plots_training
 
     if history.empty:
         return

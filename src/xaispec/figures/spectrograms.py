@@ -20,9 +20,9 @@ from matplotlib.colors import Normalize
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
-from ._io import atomic_path
-from .errors import ParameterError
-from .features import ALEXNET_SR, NOVERLAP, NPERSEG
+from .._io import atomic_path
+from ..errors import ParameterError
+from ..audio.features import ALEXNET_SR, NOVERLAP, NPERSEG
 
 HOP = NPERSEG - NOVERLAP  # 35 samples
 FIRST_FRAME = 2

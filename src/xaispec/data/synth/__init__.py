@@ -38,10 +38,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .._io import atomic_path, exchange, sha256_file, write_json_atomic
-from ..errors import CorpusMismatch, DataError, ParameterError
-from ..events import EventLog
-from .corpora import AUDIOMNIST_FEMALE
+from ..._io import atomic_path, exchange, sha256_file, write_json_atomic
+from ...errors import CorpusMismatch, DataError, ParameterError
+from ...events import EventLog
+from ..corpora import AUDIOMNIST_FEMALE
 
 __all__ = [
     "DIGIT_WORDS",

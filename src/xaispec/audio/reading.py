@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 #: samples are returned in 16-bit integer units (full scale 32768), as the AudioMNIST
 #: study read them with ``scipy.io.wavfile``; dB spectrograms with ``ref=max`` do not

@@ -49,10 +49,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import sha256_file, write_json_atomic, write_text_atomic
-from .errors import DataError, ParameterError, XaispecError
-from .events import EventLog
-from .runs import Run, Task
+from .._io import sha256_file, write_json_atomic, write_text_atomic
+from ..errors import DataError, ParameterError, XaispecError
+from ..events import EventLog
+from ..models.runs import Run, Task
 
 #: the methods each model is explained with when none are given
 DEFAULT_METHODS = {
@@ -110,7 +110,7 @@ def find_corpus_root(store, corpus_root: str | os.PathLike | None = None) -> Pat
     """
     if corpus_root is not None:
         return Path(corpus_root)
-    from .config import Paths
+    from ..config import Paths
 
     name = store.attrs.get("corpus") or store.attrs.get("config", {}).get("corpus")
     if not name:
@@ -151,8 +151,8 @@ def embedded_signal(store_row, corpus_root: str | os.PathLike, mode: str = "exac
     DataError
         The source file is missing, unreadable or changed since preparation.
     """
-    from . import features as F
-    from .audio import read_audio
+    from ..audio import features as F
+    from ..audio.reading import read_audio
 
     path = _source(store_row, Path(corpus_root))
     audio = read_audio(path)
@@ -172,7 +172,7 @@ def excerpt_signal(store_row, corpus_root: str | os.PathLike) -> np.ndarray:
     """
     import librosa
 
-    from . import features as F
+    from ..audio import features as F
 
     path = _source(store_row, Path(corpus_root))
     y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION)
@@ -200,7 +200,7 @@ def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 
     """
     import librosa
 
-    from .audible import normalise
+    from ..audio.resynthesis import normalise
 
     a = np.asarray(attribution, dtype=np.float64)
     if a.ndim != 2:
@@ -227,7 +227,7 @@ def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 
 # ---------------------------------------------------------------- the test fold and selections
 
 def _store(run: Run, task: Task):
-    from .data.store import Store
+    from ..data.store import Store
 
     return Store(run.store(task.representation))
 
@@ -302,7 +302,7 @@ def test_table(run: Run, task: Task, *, model=None, batch_size: int = 64) -> pd.
     The predictions come from the evaluation's predictions file when it is newer than the
     model, else they are computed with ``model`` (loaded when None).
     """
-    from .train import AUG, BatchReader, apply_scaling, load_parts, load_scaling
+    from ..models.train import AUG, BatchReader, apply_scaling, load_parts, load_scaling
 
     store = _store(run, task)
     test = load_parts(run, task, store)["test"]
@@ -326,7 +326,7 @@ def test_table(run: Run, task: Task, *, model=None, batch_size: int = 64) -> pd.
         scaling = load_scaling(run, task)
         reader = BatchReader(store.path)
         try:
-            from .explain import _model as M
+            from ..explain import _model as M
 
             out = []
             for i in range(0, len(test), batch_size):
@@ -506,7 +506,7 @@ def _figure_label(task: Task) -> str:
 
 def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
     """The waveform and spectrogram figure paths of a sample (and the waveform's WAV)."""
-    from .plots import figure_path
+    from ..figures.spectrograms import figure_path
 
     f = _stem_fields(row, task)
     wave = figure_path(run.dir, "waveform", **f)
@@ -519,7 +519,7 @@ def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
 
 def method_paths(run: Run, task: Task, method: str, row) -> dict[str, Path]:
     """The study overlay, the panel (``_panel.png``) and the WAV of a sample and method."""
-    from .plots import figure_path
+    from ..figures.spectrograms import figure_path
 
     fig = figure_path(run.dir, method, _figure_label(task), task.fold, predicted=row["predicted"],
                       **_stem_fields(row, task))
@@ -539,7 +539,7 @@ def _rel(run: Run, path: Path | None) -> str:
 
 def _concat(parts: list, ids: list[np.ndarray]):
     """One Explanation from several of the same method (runtimes added)."""
-    from .explain import Explanation
+    from ..explain import Explanation
 
     parts = [p for p in parts if p is not None and len(p)]
     if not parts:
@@ -563,7 +563,7 @@ def _concat(parts: list, ids: list[np.ndarray]):
 
 
 def _subset(expl, keep: np.ndarray):
-    from .explain import Explanation
+    from ..explain import Explanation
 
     n = len(expl)
     extra = {k: (v[keep] if k not in GLOBAL_EXTRA and isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == n
@@ -591,8 +591,8 @@ def _sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, sc
 
     ``get_signal()`` gives the sample's audio (or None); it is only called when needed.
     """
-    from . import plots
-    from .audible import write_wav
+    from ..figures import spectrograms as plots
+    from ..audio.resynthesis import write_wav
 
     paths = sample_paths(run, task, row)
     written = []
@@ -623,8 +623,8 @@ def _sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, sc
 def _method_figures(run: Run, task: Task, method: str, row, db: np.ndarray, signal: np.ndarray | None,
                     attribution: np.ndarray, extra: dict, *, top_percent: float) -> dict[str, Path]:
     """The study overlay, the panel and the audible explanation of one sample and method."""
-    from . import plots
-    from .audible import audible_explanation, write_wav
+    from ..figures import spectrograms as plots
+    from ..audio.resynthesis import audible_explanation, write_wav
 
     paths = method_paths(run, task, method, row)
     mel = task.representation != "alexnet"
@@ -670,7 +670,7 @@ def feature_plots(run: Run, task: Task, method: str, expl, features: np.ndarray,
     classes) and ``bar_mean.png`` (the mean |value| per class, stacked).
     Maps without per-class values give ``summary_target.png`` and ``bar_target.png``.
     """
-    from . import plots
+    from ..figures import spectrograms as plots
 
     folder = run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
     names = task.classes
@@ -702,7 +702,7 @@ def feature_plots(run: Run, task: Task, method: str, expl, features: np.ndarray,
 # ---------------------------------------------------------------- the work
 
 def _parse_methods(methods, task: Task) -> list[str]:
-    from .explain import METHODS
+    from ..explain import METHODS
 
     chosen = list(methods) if methods else list(DEFAULT_METHODS[task.model])
     unknown = [m for m in chosen if m not in METHODS]
@@ -713,7 +713,7 @@ def _parse_methods(methods, task: Task) -> list[str]:
 
 def method_params(task: Task, method: str, params: dict | None = None, *, seed: int = 0) -> dict:
     """The parameters :func:`explain` gives a method: the model's defaults, the seed, then ``params[method]``."""
-    from .explain import METHODS
+    from ..explain import METHODS
 
     out = dict(DEFAULT_PARAMS.get(task.model, {}).get(method, {}))
     if "seed" in METHODS[method].defaults:
@@ -724,7 +724,7 @@ def method_params(task: Task, method: str, params: dict | None = None, *, seed: 
 
 def _background(run: Run, task: Task, store, scaling: dict, seed: int) -> np.ndarray:
     """Up to :data:`BACKGROUND_POOL` training rows, drawn with ``seed``, scaled as in training."""
-    from .train import BatchReader, apply_scaling, load_parts
+    from ..models.train import BatchReader, apply_scaling, load_parts
 
     train = load_parts(run, task, store)["train"]
     take = np.sort(np.random.default_rng(seed).choice(len(train), min(BACKGROUND_POOL, len(train)), replace=False))
@@ -784,8 +784,8 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
     """
     from tqdm.auto import tqdm
 
-    from .explain import METHODS, Explanation, get_explainer, work
-    from .train import BatchReader, apply_scaling, load_scaling
+    from ..explain import METHODS, Explanation, get_explainer, work
+    from ..models.train import BatchReader, apply_scaling, load_scaling
 
     t0 = time.time()
     names = _parse_methods(methods, task)
@@ -891,7 +891,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
 
 
 def _plots_exist(run: Run, task: Task, method: str) -> bool:
-    from . import plots
+    from ..figures import spectrograms as plots
 
     folder = run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
     return (folder / "bar_mean.png").is_file() or (folder / "bar_target.png").is_file()
@@ -901,7 +901,7 @@ def _config_key(explainer, model_sha, top_percent: float, float32: bool) -> str:
     """Short hash of what an explanation depends on besides the sample: parameters, model, options."""
     import hashlib
 
-    from .explain.base import jsonable
+    from ..explain.base import jsonable
 
     text = json.dumps({"params": jsonable(explainer.params), "model": model_sha, "top_percent": float(top_percent),
                        "float32": bool(float32)}, sort_keys=True, default=str)
@@ -912,7 +912,7 @@ def _explain_method(run: Run, task: Task, name: str, explainer, samples: pd.Data
                     raw: np.ndarray, signal, *, bar, log, force: bool, figures: bool, top_percent: float,
                     model_sha=None, float32: bool = False) -> MethodResult:
     """Explain the samples not yet done with one method; merge into its result files."""
-    from .explain import Explanation
+    from ..explain import Explanation
 
     csv, npz, js = result_paths(run, task, name)
     mres = MethodResult(name, csv, npz, js)
@@ -1013,7 +1013,7 @@ def _explain_method(run: Run, task: Task, name: str, explainer, samples: pd.Data
 def _provenance() -> dict:
     """Versions and commit; the commit of this package's checkout when the project root
     (``$XAISPEC_ROOT``) is not a git checkout."""
-    from .provenance import git_commit, record
+    from ..provenance import git_commit, record
 
     rec = record()
     if rec.get("git_commit") == "unknown":
@@ -1025,7 +1025,7 @@ def _provenance() -> dict:
 
 def _write_json(run: Run, task: Task, name: str, explainer, mres: MethodResult, *, model_sha, selection,
                 top_percent, float32, precision, n_selected) -> None:
-    from .explain.base import jsonable
+    from ..explain.base import jsonable
 
     if mres.explained == 0 and not mres.failures and mres.json.is_file():
         return  # everything reused: the record of the run that made it stays
