@@ -14,7 +14,7 @@ HEADER = ("# Benchmarks\n\nBenchmarks: our code and a baseline timed side by sid
 def machine() -> dict:
     """CPU count, model name, the features that decide the precision, and ``auto``'s choice
     (without probing): a ratio measured on one kind of processor is not quoted for another."""
-    from xaispec.machine import decide_precision, processor
+    from xaispec.models.machine import decide_precision, processor
 
     cpu = processor()
     feats = ", ".join(name.upper().replace("_", "-") for name, on in cpu.features.items() if on) or "none of note"

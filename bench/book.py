@@ -92,7 +92,7 @@ def policies(root: Path) -> dict[str, str]:
 
 def rates() -> dict:
     """AlexNet images/s here: float32 always, the mixed policy where native."""
-    from xaispec.machine import processor, throughput
+    from xaispec.models.machine import processor, throughput
 
     out = {"float32": throughput("float32", seconds=3.0)}
     if processor().native_bfloat16:
@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--write-results", action="store_true")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(PROJECT / "src"))
-    from xaispec.machine import processor
+    from xaispec.models.machine import processor
 
     step(machine_line())
     root = args.root or Path(tempfile.mkdtemp(prefix=f"xaispec-book-{args.profile}-"))

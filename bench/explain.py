@@ -85,7 +85,7 @@ def _trained(label: str, fold, model: str, override: Path | None):
 def load_inputs(run, task, part: str, n: int, seed: int = 0) -> np.ndarray:
     """``n`` rows of a split part, scaled as in training, with the channel axis."""
     from xaispec.data.store import Store
-    from xaispec.models.train import BatchReader, apply_scaling, load_parts, load_scaling
+    from xaispec.models.datasets import BatchReader, apply_scaling, load_parts, load_scaling
 
     store = Store(run.store(task.representation))
     p = load_parts(run, task, store)[part]

@@ -2,7 +2,7 @@
 
 1. Throughput (images/s) of one training epoch of the AlexNet on the digit task:
    (a) our input pipeline -- ``tf.data`` batches read from the HDF5 store
-       (``xaispec.models.train.dataset``) -- against (b) Keras ``fit`` on in-memory numpy arrays
+       (``xaispec.models.datasets.dataset``) -- against (b) Keras ``fit`` on in-memory numpy arrays
        (the fold already loaded), same model, batch size and data; in float32 and, where the
        CPU has native bfloat16 (or with ``--bfloat16``), in bfloat16 mixed precision. Rounds
        alternate the variants; medians. Target: (a)/(b) >= 0.9.
@@ -67,7 +67,8 @@ def epoch_throughput(run, task, profile, *, policy: str, pipeline: str, images: 
 
     from xaispec.data.store import Store
     from xaispec.models.architectures import build
-    from xaispec.models.train import BatchReader, Part, _compile, apply_scaling, dataset, fit_scaling, load_parts, settings
+    from xaispec.models.datasets import BatchReader, Part, apply_scaling, dataset, fit_scaling, load_parts
+    from xaispec.models.train import compile_model, settings
 
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
@@ -78,7 +79,7 @@ def epoch_throughput(run, task, profile, *, policy: str, pipeline: str, images: 
     part = Part(parts["train"].refs[:n], parts["train"].y[:n], parts["train"].ids[:n])
     reader = BatchReader(store.path)
     scaling = fit_scaling(reader, part, model="alexnet", kind="standardize")
-    model = _compile(build("alexnet", 10), task, cfg, 0.01)
+    model = compile_model(build("alexnet", 10), task, cfg, 0.01)
     warm = Part(part.refs[:cfg["batch_size"]], part.y[:cfg["batch_size"]], part.ids[:cfg["batch_size"]])
     if pipeline == "ours":
         model.fit(dataset(reader, warm, scaling, batch_size=cfg["batch_size"], seed=0), epochs=1, verbose=0)
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
     from xaispec.config import load_profile
     from xaispec.models.runs import Run
 
-    from xaispec.machine import processor
+    from xaispec.models.machine import processor
 
     step(machine_line())
     native = processor().native_bfloat16 is not None

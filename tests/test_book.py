@@ -129,7 +129,7 @@ def test_the_smoke_book_builds_and_counts_its_work(smoke_book):
 
 
 def test_models_are_trained_in_the_precision_this_machine_calls_for(smoke_book):
-    from xaispec.machine import decide_precision, processor
+    from xaispec.models.machine import decide_precision, processor
 
     root, _ = smoke_book
     expected = decide_precision("auto", cpu=processor(), gpus=[], probe=None)

@@ -71,13 +71,14 @@ def test_fsdd_from_a_local_folder(project, fsdd):
     res = CliRunner().invoke(app, ["data", "splits", "fsdd"])
     assert res.exit_code == 0 and "gender: no folds" in res.output
     bad = CliRunner().invoke(app, ["data", "splits", "fsdd", "--label", "gender"])
-    assert bad.exit_code == 1 and "gender folds need at least 3 speakers of each sex" in bad.output
+    assert bad.exit_code == 2 and "gender folds need at least 3 speakers of each sex" in bad.output
 
 
 def test_usage_errors_are_one_line(project):
+    """A wrong value given by the user exits with 2, a missing or bad file with 1."""
     res = CliRunner().invoke(app, ["data", "synthesize", "colours"])
-    assert res.exit_code == 1 and "kind='colours' is not one of ['digits', 'emotions']" in res.output
+    assert res.exit_code == 2 and "kind='colours' is not one of ['digits', 'emotions']" in res.output
     res = CliRunner().invoke(app, ["data", "prepare", "audiomnist"])
     assert res.exit_code == 1 and "xaispec data download audiomnist" in res.output
     res = CliRunner().invoke(app, ["data", "prepare", "fsdd", "--profile", "huge"])
-    assert res.exit_code == 1 and "unknown profile 'huge'" in res.output
+    assert res.exit_code == 2 and "unknown profile 'huge'" in res.output

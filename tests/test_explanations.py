@@ -283,10 +283,10 @@ def test_cli_errors_name_the_problem(digits):
     run, task, table = digits
     res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
                  "-m", "gradcamm")
-    assert res.exit_code == 1 and "valid methods" in res.output and "shap_kernel" in res.output
+    assert res.exit_code == 2 and "valid methods" in res.output and "shap_kernel" in res.output
     res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
                  "--digit", "0", "--participant", "1", "--repetition", "0")  # participant 01 trains fold 0
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "not in the test fold" in res.output and "xaispec info participants" in res.output
 
 
@@ -298,7 +298,7 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     assert len(wrong) == 3
     bad_id = wrong["sample_id"].iloc[1]
     from xaispec.data.store import Store
-    from xaispec.models.train import apply_scaling, load_scaling
+    from xaispec.models.datasets import apply_scaling, load_scaling
 
     raw = Store(run.store("alexnet")).load([int(wrong["row"].iloc[1])])
     bad = apply_scaling(raw, load_scaling(run, task))[0]
@@ -313,7 +313,7 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     monkeypatch.setattr(GradCAM, "_explain", failing)
     res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
                  "--which", "wrong", "--first", "3", "-m", "gradcam", "-m", "saliency", "--no-figures", "--force")
-    assert res.exit_code == 3, res.output
+    assert res.exit_code == 4, res.output  # done, but explanations failed (3 is for skipped files)
     failed = [line for line in res.output.splitlines() if line.startswith("failed:")]
     assert failed == [f"failed: AlexNet_digit_0 gradcam {bad_id}: RuntimeError: boom"]
     assert "gradcam: 2 explained" in res.output and "saliency: 3 explained" in res.output

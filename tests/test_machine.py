@@ -8,7 +8,7 @@ import pytest
 
 from xaispec.config import load_profile
 from xaispec.errors import ParameterError
-from xaispec.machine import Processor, decide_precision, parse_cpuinfo
+from xaispec.models.machine import Processor, decide_precision, parse_cpuinfo
 
 X86_AMX = """processor\t: 0
 vendor_id\t: GenuineIntel
@@ -154,7 +154,7 @@ def test_xaispec_system_reports_this_machine(tmp_path):
     import sys
     from pathlib import Path
 
-    from xaispec.machine import processor
+    from xaispec.models.machine import processor
 
     exe = Path(sys.executable).with_name("xaispec")
     proc = subprocess.run([str(exe), "system", "--json", "--seconds", "0.2"], capture_output=True, text=True,
@@ -175,7 +175,7 @@ def test_xaispec_system_reports_this_machine(tmp_path):
 
 
 def test_features_tensorflow_is_told_not_to_use_do_not_count():
-    from xaispec.machine import usable_flags
+    from xaispec.models.machine import usable_flags
 
     flags = AMX.flags
     assert usable_flags(flags, {}) == (flags, "")

@@ -245,7 +245,7 @@ def test_bad_input_lists_valid_values(project, tmp_path):
 
 
 def test_validation_share_is_spread_evenly_over_the_part():
-    from xaispec.models.train import Part, spread
+    from xaispec.models.datasets import Part, spread
 
     part = Part(np.stack([np.zeros(10, dtype=np.int64), np.arange(10)], axis=1), np.arange(10) % 3,
                 [f"s{i}" for i in range(10)])

@@ -5,7 +5,10 @@ Importing the package is light: it never imports TensorFlow. Heavy modules
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from . import _compat
 from .errors import DataError, ParameterError, XaispecError
+
+_compat.install()  # old import paths still work for one release (README: changelog)
 
 try:
     __version__ = _version("xaispec")

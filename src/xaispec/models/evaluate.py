@@ -65,7 +65,7 @@ def predict(run: Run, task: Task, *, batch_size: int = 64):
     import keras
 
     from ..data.store import Store
-    from .train import BatchReader, dataset, load_parts, load_scaling
+    from .datasets import BatchReader, dataset, load_parts, load_scaling
 
     path = run.model_path(task)
     if not path.is_file():

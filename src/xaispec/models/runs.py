@@ -156,6 +156,15 @@ class Run:
                 found.add(int(m.group(1)) if m.group(1).isdigit() else m.group(1))
         return sorted((f for f in found if isinstance(f, int))) + sorted(f for f in found if isinstance(f, str))
 
+    def model_folds(self, label: str, model: str | None = None) -> list[int | str]:
+        """The folds ``model`` (default: the label's first) is trained on: every fold with split
+        files, ``random`` only for the emotion study's cnn1d. No split files: the error of :meth:`task`."""
+        model = model or LABEL_MODELS.get(label, ("",))[0]
+        folds = [f for f in self.folds(label) if f != "random" or (model == "cnn1d" and label == "emotion")]
+        if not folds:
+            self.task(label, 0, model)  # raises the error naming the missing splits
+        return folds
+
     def task(self, label: str, fold, model: str | None = None) -> Task:
         """A validated :class:`Task`; errors list the valid labels, models and folds."""
         if label not in LABEL_MODELS:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ._io import write_json_atomic
-from .errors import ParameterError
+from .._io import write_json_atomic
+from ..errors import ParameterError
 
 #: processor features that decide the precision or explain its speed (Linux /proc/cpuinfo names)
 FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "bf16")
@@ -281,7 +281,7 @@ def throughput(policy: str, *, seconds: float = 2.0, batch: int = 8, infer: bool
     import keras
     import numpy as np
 
-    from .models.architectures import build
+    from .architectures import build
 
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
