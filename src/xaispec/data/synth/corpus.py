@@ -1,0 +1,219 @@
+"""Writing a corpus folder: reuse, resume or rebuild, with a manifest and an event log.
+
+A synthesizer describes its corpus as a :class:`_Corpus` (parameters, speakers, takes,
+extra JSON files) and hands it to :func:`_build`, which reuses a complete corpus made
+with the same parameters, finishes an interrupted one, refuses one made with other
+parameters (:class:`~xaispec.errors.CorpusMismatch`) or, with ``force``, builds a new
+one in a sibling folder and swaps it in. ``manifest.json`` records every synthesis
+parameter and the SHA-256 of every file; ``events.log`` records what happened.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..._io import exchange, sha256_file, write_json_atomic
+from ...errors import CorpusMismatch, DataError, ParameterError
+from ...events import EventLog
+from .espeak import _engine
+from .render import PROCESSING, _render, _write_wav
+from .voices import Speaker, Take
+
+__all__ = ["GENERATOR_VERSION", "MANIFEST"]
+
+logger = logging.getLogger(__name__)
+
+
+#: bumped whenever a change to this package would make a stored corpus differ from a new one
+GENERATOR_VERSION = 1
+
+#: name of the manifest in a corpus folder
+MANIFEST = "manifest.json"
+
+
+def _read_manifest(out_dir: Path) -> dict | None:
+    """The manifest of ``out_dir``, or None if it has none."""
+    path = out_dir / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} is unreadable ({exc}); pass force=True to rebuild {out_dir}") from exc
+
+
+def _differing(old: dict, new: dict) -> list[str]:
+    """One line per parameter that differs between the stored and the requested corpus."""
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {old.get(k)!r} (stored) != {new.get(k)!r} (requested)" for k in keys if old.get(k) != new.get(k)]
+
+
+def _say(progress: bool, message: str) -> None:
+    """Log ``message``, and print it to stderr if ``progress``."""
+    logger.info(message)
+    if progress:
+        print(message, file=sys.stderr)
+
+
+@dataclass
+class _Corpus:
+    """What a synthesizer asks :func:`_build` to produce."""
+
+    kind: str
+    params: dict                      # global parameters: they decide reuse
+    speakers: dict[int, Speaker]
+    takes: list[Take]
+    extra_files: dict[str, Callable[[], dict]]  # relative path -> JSON content (e.g. meta)
+
+
+def _build(out_dir, corpus: _Corpus, *, progress: bool, force: bool) -> Path:
+    """Reuse, finish or (re)build the corpus in ``out_dir``; return ``out_dir``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"out_dir {out_dir} exists and is not a folder")
+    log = EventLog(out_dir)
+    if force:
+        if out_dir.exists() and any(out_dir.iterdir()):
+            return _rebuild(out_dir, corpus, progress=progress, log=log)
+        return _fill(out_dir, corpus, progress=progress, log=log, mode="fresh")
+
+    manifest = _read_manifest(out_dir) if out_dir.exists() else None
+    if manifest is not None:
+        if manifest.get("kind") != corpus.kind or manifest.get("params") != corpus.params:
+            diffs = _differing(manifest.get("params") or {}, corpus.params)
+            if manifest.get("kind") != corpus.kind:
+                diffs.insert(0, f"kind: {manifest.get('kind')!r} (stored) != {corpus.kind!r} (requested)")
+            raise CorpusMismatch(
+                f"{out_dir} holds a corpus made with other parameters ({'; '.join(diffs)}); "
+                "pass force=True to rebuild it"
+            )
+        if manifest.get("complete") and _all_present(out_dir, manifest):
+            _say(progress, f"reusing the {corpus.kind} corpus in {out_dir} ({len(manifest['files'])} files)")
+            log("synthesize_reuse", kind=corpus.kind, files=len(manifest["files"]))
+            return out_dir
+        return _fill(out_dir, corpus, progress=progress, log=log, mode="resume")
+    has_files = out_dir.exists() and any((out_dir / t.path).exists() for t in corpus.takes)
+    return _fill(out_dir, corpus, progress=progress, log=log, mode="resume" if has_files else "fresh")
+
+
+def _all_present(out_dir: Path, manifest: dict) -> bool:
+    return all((out_dir / f["path"]).is_file() for f in manifest.get("files", [])) and all(
+        (out_dir / p).is_file() for p in manifest.get("extra_files", {})
+    )
+
+
+def _rebuild(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog) -> Path:
+    """Build into a sibling temporary folder, then swap it in for ``out_dir``."""
+    tmp = out_dir.with_name(f".{out_dir.name}.rebuild-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    log("synthesize_rebuild", kind=corpus.kind, params=corpus.params, staging=str(tmp))
+    _fill(tmp, corpus, progress=progress, log=log, mode="rebuild")
+    if log.path.exists():  # keep the history of the folder
+        os.replace(log.path, tmp / log.path.name)
+    exchange(tmp, out_dir)   # the new corpus in, in one step; the old one now at tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+    EventLog(out_dir)("synthesize_swapped", kind=corpus.kind)
+    return out_dir
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a killed run (``.name.pid.tmp``)."""
+    if folder.exists():
+        for tmp in folder.rglob(".*.tmp"):
+            if tmp.is_file():
+                tmp.unlink()
+
+
+def _check_existing(path: Path, sample_rate: int) -> None:
+    """Refuse a present file that is unreadable or not mono at ``sample_rate``."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises its own LibsndfileError
+        raise DataError(f"{path} is not a readable WAV ({exc}); delete it or pass force=True") from exc
+    if info.samplerate != sample_rate or info.channels != 1:
+        raise CorpusMismatch(
+            f"{path} has {info.channels} channel(s) at {info.samplerate} Hz, not mono at "
+            f"sample_rate={sample_rate}; pass force=True to rebuild {path.parent}"
+        )
+
+
+def _duration(path: Path) -> float:
+    """Length of a WAV file in seconds."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def _fill(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog, mode: str) -> Path:
+    """Synthesize every missing file of ``corpus`` in ``out_dir`` and write the manifest."""
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out_dir)
+    engine = _engine()
+    sample_rate = corpus.params["sample_rate"]
+    header = {
+        "kind": corpus.kind,
+        "params": corpus.params,
+        "espeak": {"version": engine.version, "sample_rate": engine.sample_rate},
+        "sample_rate": sample_rate,
+        "processing": PROCESSING,
+        "speakers": {f"{k:02d}": {**asdict(s), "voice": s.voice} for k, s in corpus.speakers.items()},
+        "extra_files": {},
+    }
+    existing = [t for t in corpus.takes if (out_dir / t.path).is_file()]
+    for t in existing:
+        _check_existing(out_dir / t.path, sample_rate)
+    write_json_atomic(out_dir / MANIFEST, {**header, "complete": False, "files": []})
+    log("synthesize_start", kind=corpus.kind, mode=mode, params=corpus.params, files=len(corpus.takes),
+        existing=len(existing), espeak=header["espeak"])
+    if mode == "resume":
+        _say(progress, f"finishing the {corpus.kind} corpus in {out_dir}: "
+                       f"{len(existing)} of {len(corpus.takes)} files present")
+
+    for rel, make in corpus.extra_files.items():
+        write_json_atomic(out_dir / rel, make())
+        header["extra_files"][rel] = sha256_file(out_dir / rel)
+
+    present = {t.path for t in existing}
+    records = []
+    with tqdm(total=len(corpus.takes), initial=len(present), desc=f"synthesize {corpus.kind}",
+              unit="clip", disable=not progress) as bar:
+        for take in corpus.takes:
+            path = out_dir / take.path
+            if take.path not in present:
+                y = _render(take, sample_rate)
+                _write_wav(path, y, sample_rate)
+                seconds = len(y) / sample_rate
+                bar.update()
+            else:
+                seconds = _duration(path)
+            records.append(_file_record(take, path, seconds, resumed=take.path in present))
+
+    manifest = {**header, "complete": True, "files": records,
+                "build_seconds": round(time.perf_counter() - started, 3)}
+    write_json_atomic(out_dir / MANIFEST, manifest)
+    log("synthesize_done", kind=corpus.kind, mode=mode, files=len(records),
+        synthesized=len(records) - len(present), kept=len(present), seconds=manifest["build_seconds"])
+    return out_dir
+
+
+def _file_record(take: Take, path: Path, seconds: float, *, resumed: bool) -> dict:
+    """A file's entry in the manifest: its take, hash and duration."""
+    record = asdict(take)
+    record["range"] = record.pop("pitch_range")
+    record["noise_seed"] = list(take.noise_seed)
+    record.update(sha256=sha256_file(path), seconds=round(seconds, 4), kept_from_earlier_run=resumed)
+    return record
