@@ -670,7 +670,7 @@ def test_concurrent_fetches_of_one_corpus_extract_it_once(tmp_path):
     dest, go = tmp_path / "raw" / "fsdd", tmp_path / "go"
     code = (
         "import sys, time, pathlib\n"
-        "from xaispec.data import download as dl\n"
+        "from xaispec.data import fetch as dl\n"
         "from xaispec.events import EventLog\n"
         "go = pathlib.Path(sys.argv[1])\n"
         "while not go.exists(): time.sleep(0.005)\n"

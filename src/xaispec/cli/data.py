@@ -48,12 +48,12 @@ def download(
     force: bool = typer.Option(False, help="extract again even if a complete copy exists"),
 ):
     """Download (resumable, verified) and extract a real corpus into data/raw/CORPUS."""
-    from ..data import fetch as dl
+    from ..data.fetch import fetch
     from ..events import EventLog
 
     paths = project_paths()
-    root = dl.fetch(corpus, source=source, dest=paths.corpus(corpus), downloads_dir=paths.downloads,
-                    force=force, log=EventLog(paths.raw))
+    root = fetch(corpus, source=source, dest=paths.corpus(corpus), downloads_dir=paths.downloads,
+                 force=force, log=EventLog(paths.raw))
     typer.echo(f"corpus ready: {root}")
 
 

@@ -61,10 +61,10 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
             fn(out, force=True, **kwargs)
         after = manifest.stat().st_mtime if manifest.is_file() else None
         return {"reused": before is not None and before == after}
-    from ..data import fetch as dl
+    from ..data.fetch import fetch
 
-    path = dl.fetch(spec.name, source=source, dest=paths.corpus(spec.name), downloads_dir=paths.downloads,
-                    progress=False, log=EventLog(paths.raw))
+    path = fetch(spec.name, source=source, dest=paths.corpus(spec.name), downloads_dir=paths.downloads,
+                 progress=False, log=EventLog(paths.raw))
     return {"reused": True, "root": str(path)}
 
 

@@ -9,6 +9,7 @@ from ...errors import ParameterError
 from .checks import _check_common, _check_int
 from .corpus import GENERATOR_VERSION, _build, _Corpus
 from .voices import _EMOTIONS_TAG, Speaker, Take, _make_speaker, _take
+from ..corpora.ravdess import EMOTIONS, STATEMENTS  # the corpus's own codes, defined once
 
 __all__ = [
     "EMOTIONS",
@@ -19,24 +20,6 @@ __all__ = [
     "synthesize_emotions",
 ]
 
-
-#: RAVDESS emotion codes and names
-EMOTIONS: dict[str, str] = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgust",
-    "08": "surprised",
-}
-
-#: RAVDESS statement codes and texts
-STATEMENTS: dict[str, str] = {
-    "01": "Kids are talking by the door",
-    "02": "Dogs are sitting by the door",
-}
 
 #: ``Actor_NN`` and the ``AA`` field have two digits
 MAX_ACTORS = 98
