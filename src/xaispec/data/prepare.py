@@ -23,7 +23,6 @@ import io
 import json
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..audio import features as F
-from .._io import atomic_path, write_json_atomic, write_text_atomic
-from ..audio.reading import probe_audio, read_audio
+from .._io import write_json_atomic, write_text_atomic
 from ..errors import DataError, ParameterError, XaispecError
 from ..events import EventLog
 from .corpora import Skip, get_corpus, index_corpus, main_label
+from .rows import (ARRAYS, compact_store, prepare_chunk, read_markers, release_buffers, run_chunks, todo_ranges,
+                   warm_imports, worker_pool)
 from .store import create_preallocated, finish_store, store_name
 
 REPRESENTATIONS = ("alexnet", "mel128", "mel2d")
@@ -82,206 +82,6 @@ class PrepareResult:
     skipped: list[Skip] = field(default_factory=list)
     reused: bool = False
     report: Path | None = None
-
-
-# ---------------------------------------------------------------- per-sample work
-#
-# One function per representation reads a file once and returns everything about the
-# sample (offsets, flags, checksum: the index columns) and its arrays, raising
-# DataError for a file to skip.
-
-def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    audio = read_audio(path)
-    n = F.resampled_length(len(audio.samples), audio.sr, F.ALEXNET_SR)
-    cropped = n > F.ALEXNET_LEN
-    if cropped and cfg.long_clips == "error":
-        raise DataError(f"{path}: {n} samples at 8 kHz, longer than {F.ALEXNET_LEN} (1 s); "
-                        "use --long-clips crop to keep its most energetic second")
-    offset = F.draw_offset(min(n, F.ALEXNET_LEN), F.sample_rng(cfg.seed, sample_id))
-    meta = {"offset": offset, "n_samples": min(n, F.ALEXNET_LEN), "cropped": bool(cropped),
-            "duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
-            "source_sha256": audio.sha256}
-    x = F.embedded_second(audio.samples, sr=audio.sr, offset=offset, mode=cfg.mode, name=str(path))
-    spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
-    return meta, {"x": spectrogram(x)}
-
-
-def _mel_meta(path: Path) -> dict:
-    audio = probe_audio(path)
-    if audio.duration <= F.MEL_OFFSET:
-        raise DataError(f"{path}: {audio.duration:.2f} s, too short for the {F.MEL_OFFSET} s offset")
-    return {"duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
-            "source_sha256": audio.sha256}
-
-
-def _mel_excerpt(path: Path) -> np.ndarray:
-    import librosa
-
-    # the emotion study's call, so its features are reproduced exactly
-    y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION)
-    return y
-
-
-def _mel128(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    meta = _mel_meta(path)
-    y = _mel_excerpt(path)
-    noisy = F.add_noise(y, F.sample_rng(cfg.seed, sample_id))
-    return meta, {"x": F.mel128(y), "x_augmented": F.mel128(noisy)}
-
-
-def _mel2d(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    meta = _mel_meta(path)
-    return meta, {"x": F.mel2d(_mel_excerpt(path))}
-
-
-_SAMPLE = {"alexnet": _alexnet, "mel128": _mel128, "mel2d": _mel2d}
-#: the arrays of each representation: name -> (shape of one row, dtype)
-ARRAYS = {
-    "alexnet": {"x": (F.ALEXNET_SHAPE, "<f4")},
-    "mel128": {"x": ((F.MEL_BANDS,), "<f4"), "x_augmented": ((F.MEL_BANDS,), "<f4")},
-    "mel2d": {"x": ((F.MEL2D_BANDS, F.MEL2D_FRAMES), "<f4")},
-}
-
-
-def _write_rows(fd: int, buf: np.ndarray, at: int) -> None:
-    """Write a C-contiguous array's bytes at byte ``at`` of an open file."""
-    view = memoryview(buf).cast("B")
-    pos = 0
-    while pos < len(view):
-        pos += os.pwrite(fd, view[pos:], at + pos)
-
-
-_BUFFERS: dict = {}
-
-
-def _buffer(name: str, shape: tuple, dtype: str) -> np.ndarray:
-    """A chunk's rows of one array, reused from chunk to chunk (fresh memory costs page faults)."""
-    key = (name, shape[1:], dtype)
-    if key not in _BUFFERS or len(_BUFFERS[key]) < shape[0]:
-        _BUFFERS[key] = np.empty(shape, dtype=np.dtype(dtype))
-    return _BUFFERS[key][:shape[0]]
-
-
-def _prepare_chunk(job: tuple) -> dict:
-    """Read, check and compute a chunk of samples; write their rows in place; mark it done.
-
-    The marker (written last, atomically) holds each sample's metadata or skip reason;
-    it is also what the function returns.
-    """
-    root, rows, start, cfg, store_path, layout, marker = job
-    buffers = {name: _buffer(name, (len(rows), *shape[1:]), dtype) for name, (_, shape, dtype) in layout.items()}
-    results = []
-    for i, (sample_id, rel) in enumerate(rows):
-        path = Path(root) / rel
-        try:
-            meta, arrays = _SAMPLE[cfg.representation](path, sample_id, cfg)
-        except DataError as exc:
-            results.append([None, str(exc).split(": ", 1)[-1]])
-            for buf in buffers.values():
-                buf[i] = 0   # a row that is dropped later, but never garbage
-            continue
-        except Exception as exc:  # not bad input but a failure of ours: stop, naming the file
-            raise XaispecError(f"{path}: preparing it failed ({exc.__class__.__name__}: {exc})") from exc
-        for name, arr in arrays.items():
-            buffers[name][i] = arr
-        results.append([meta, None])
-    fd = os.open(store_path, os.O_WRONLY)
-    try:
-        for name, (offset, _, _) in layout.items():
-            # each array is one contiguous block of the file: this chunk's rows go in place,
-            # through the OS (no flush): a killed worker loses nothing it wrote
-            buf = buffers[name]
-            _write_rows(fd, buf, offset + start * buf[0].nbytes)
-    finally:
-        os.close(fd)
-    finished = {"start": start, "stop": start + len(rows), "results": results}
-    write_json_atomic(marker, finished)
-    return finished
-
-
-def _markers(parts: Path) -> list[dict]:
-    """The finished chunks recorded in ``parts``, in row order."""
-    done = [json.loads(p.read_text(encoding="utf-8")) for p in parts.glob("chunk_*.done")]
-    return sorted(done, key=lambda m: m["start"])
-
-
-def _todo(n: int, done: list[dict], chunk_size: int, workers: int = 1) -> list[tuple[int, int]]:
-    """Row ranges ``[start, stop)`` that no finished chunk covers, at most ``chunk_size`` long.
-
-    Towards the end the chunks get shorter (down to 4 rows), so the workers finish together.
-    """
-    covered = np.zeros(n, dtype=bool)
-    for m in done:
-        covered[m["start"]:m["stop"]] = True
-    missing = np.flatnonzero(~covered)
-    out, i = [], 0
-    while i < len(missing):
-        size = max(4, min(chunk_size, -(-(len(missing) - i) // (2 * workers))))
-        part = missing[i:i + size]
-        # a chunk is a run of consecutive rows
-        stop = int(np.flatnonzero(np.diff(part) != 1)[0]) + 1 if (np.diff(part) != 1).any() else len(part)
-        out.append((int(part[0]), int(part[stop - 1]) + 1))
-        i += stop
-    return out
-
-
-def _compact(src: Path, layout: dict, keep: list[int], dst: Path) -> None:
-    """Copy rows ``keep`` (sorted) of each array of ``src`` into a new store ``dst`` of that size."""
-    shapes = {name: ((len(keep), *shape[1:]), dtype) for name, (_, shape, dtype) in layout.items()}
-    new = create_preallocated(dst, shapes)
-    keep = np.asarray(keep)
-    runs = np.split(keep, np.flatnonzero(np.diff(keep) != 1) + 1)
-    with open(src, "rb") as fin, open(dst, "r+b") as fout:
-        for name, (offset, shape, dtype) in layout.items():
-            row = int(np.prod(shape[1:])) * np.dtype(dtype).itemsize
-            pos = new[name][0]
-            for run in runs:
-                for first in range(int(run[0]), int(run[-1]) + 1, 64):  # 64 rows at a time
-                    count = min(64, int(run[-1]) + 1 - first)
-                    data = os.pread(fin.fileno(), count * row, offset + first * row)
-                    _write_rows(fout.fileno(), np.frombuffer(data, dtype=np.uint8), pos)
-                    pos += count * row
-
-
-def _warm(cfg: PrepareConfig) -> None:
-    """Import what the workers need once, in the parent: forked workers inherit it instead of
-    each paying about a second of imports (librosa loads its submodules lazily)."""
-    import scipy.fft  # noqa: F401
-    import scipy.signal  # noqa: F401
-    import soundfile  # noqa: F401
-    import soxr  # noqa: F401
-
-    if cfg.mode == "exact" or cfg.representation != "alexnet":
-        import librosa
-
-        librosa.resample, librosa.amplitude_to_db, librosa.load, librosa.feature.melspectrogram
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
-    import sys
-
-    # fork shares the parent's imported modules; elsewhere fall back to the default start method
-    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start)
-
-
-def _worker_start() -> None:
-    import gc
-
-    # the parent's objects, frozen before the fork, stay out of this process's garbage
-    # collections: collecting them would write to (and so copy) every page they live on
-    gc.freeze()
-
-
-def _run(fn, jobs: list, workers: int, pool, bar, sizes: list[int]):
-    """Map ``fn`` over ``jobs`` (in order), in the pool when there is one, updating ``bar``."""
-    results = pool.map(fn, jobs) if pool is not None else map(fn, jobs)
-    out = []
-    for result, size in zip(results, sizes):
-        bar.update(size)
-        out.append(result)
-    return out
 
 
 # ---------------------------------------------------------------- orchestration
@@ -402,20 +202,20 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     layout = json.loads(created.read_text(encoding="utf-8"))["layout"]
 
     # 2. read, check and compute every sample no finished chunk covers
-    done = _markers(parts)
-    todo = _todo(len(rows), done, chunk_size, workers)
+    done = read_markers(parts)
+    todo = todo_ranges(len(rows), done, chunk_size, workers)
     jobs = [(str(data_root), rows[a:b], a, cfg, str(raw), layout, parts / f"chunk_{a:07d}_{b:07d}.done")
             for a, b in todo]
     sizes = [b - a for a, b in todo]
     log("prepare_start", corpus=cfg.corpus, representation=representation, mode=mode, samples=len(rows),
         chunks=len(done) + len(jobs), resumed_chunks=len(done), workers=workers)
     if jobs:
-        _warm(cfg)
-        pool = _pool(workers) if workers > 1 and len(jobs) > 1 else None
+        warm_imports(cfg)
+        pool = worker_pool(workers) if workers > 1 and len(jobs) > 1 else None
         try:
             with tqdm(total=len(rows), initial=len(rows) - sum(sizes), unit="file",
                       desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
-                done += _run(_prepare_chunk, jobs, workers, pool, bar, sizes)
+                done += run_chunks(prepare_chunk, jobs, workers, pool, bar, sizes)
         except BaseException:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -424,7 +224,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
             if pool is not None:
                 pool.shutdown(wait=False)   # all done: the workers exit while the store is finished
         finally:
-            _BUFFERS.clear()
+            release_buffers()
     results = [r for m in sorted(done, key=lambda m: m["start"]) for r in m["results"]]
     if len(results) != len(rows):
         raise XaispecError(f"{parts}: finished chunks cover {len(results)} of {len(rows)} samples")
@@ -454,7 +254,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     final = raw
     if len(good) < len(rows):
         final = parts / "store.h5"
-        _compact(raw, layout, good, final)
+        compact_store(raw, layout, good, final)
     finish_store(final, index, attrs)
 
     # 4. complete: rename into place
