@@ -540,7 +540,7 @@ def book_cmd(
     _build/html/index.html. A failing page is reported with its cell and error, the other
     pages are still executed and the book still built; the exit code is then 1.
     """
-    from ..book.build import BookPlan, resolve_corpora, run_book
+    from ..book import BookPlan, resolve_corpora, run_book
 
     p = _profile(profile)
     paths = _paths()
@@ -573,7 +573,7 @@ def chapter_cmd(
 
         xaispec chapter explanations -p label gender -p fold 2 -p explainer lime
     """
-    from ..book.build import run_chapter
+    from ..book import run_chapter
     from ..errors import ParameterError
 
     params, args, i = {}, list(ctx.args), 0
