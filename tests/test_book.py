@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from xaispec.book.build import CHAPTERS, PROJECT, BookPlan
+from xaispec.book import CHAPTERS, PROJECT, BookPlan
 from xaispec.config import Paths, load_profile
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from xaispec.workflow import graph as pipeline
-from xaispec.book.build import CHAPTERS, PROJECT, BookPlan, resolve_corpora
+from xaispec.book import CHAPTERS, PROJECT, BookPlan, resolve_corpora
 from xaispec.config import Paths, load_profile
 from xaispec.errors import ParameterError
 from xaispec.workflow.graph import BLOCKED, DONE, FAILED, UP_TO_DATE, DaskExecutor, Graph, LocalExecutor, Task

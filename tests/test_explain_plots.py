@@ -7,7 +7,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from xaispec.figures import spectrograms as plots
+from xaispec import figures as plots
 from xaispec.errors import ParameterError
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from xaispec.data.corpora import index_corpus
-from xaispec.data.splits import (AUDIOMNIST_DIGIT_GROUPS, load_split, random_split, sample_splits,
+from xaispec.data.splits import (AUDIOMNIST_DIGIT_GROUPS, fold_count, load_split, random_split, sample_splits,
                                  speaker_folds, split_path, write_splits)
 from xaispec.errors import DataError, ParameterError
 
@@ -77,6 +77,21 @@ def test_fsdd_has_digit_folds_but_no_gender_folds(fsdd):
         speaker_folds(table, label="gender")
     with pytest.raises(ParameterError, match="label='sex'"):
         speaker_folds(table, label="sex")
+
+
+def test_fold_count_is_known_before_the_corpus_is_split():
+    from xaispec.config import load_profile
+
+    profile = load_profile("smoke")
+    n = profile.get("splits.n_folds")
+    assert (fold_count("audiomnist", "digit", profile), fold_count("audiomnist", "gender", profile)) == (5, 4)
+    assert fold_count("audiomnist", "emotion", profile) == n
+    assert fold_count("fsdd", "digit", profile) == n
+    sixty = profile.get("synthetic.digits.participants") == 60
+    assert fold_count("synthetic-digits", "gender", profile) == (4 if sixty else n)
+    full = load_profile("full")
+    if full.get("synthetic.digits.participants") == 60:
+        assert fold_count("synthetic-digits", "digit", full) == len(speaker_folds(audiomnist_index(1), label="digit"))
 
 
 def test_random_split_reproduces_the_leak():

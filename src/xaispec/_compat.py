@@ -23,10 +23,12 @@ MOVED = {
     "xaispec.runs": ("xaispec.models.runs",),
     "xaispec.train": ("xaispec.models.train", "xaispec.models.datasets"),
     "xaispec.evaluate": ("xaispec.models.evaluate",),
-    "xaispec.machine": ("xaispec.models.machine",),
+    "xaispec.models.machine": ("xaispec.models.machine",),
     "xaispec.info": ("xaispec.study.info",),
     "xaispec.pipeline": ("xaispec.workflow", "xaispec.study.steps"),
-    "xaispec.bookbuild": ("xaispec.book",),
+    "xaispec.bookbuild": ("xaispec.book", "xaispec.book.chapters", "xaispec.book.corpora", "xaispec.book.plan",
+                          "xaispec.book.execute", "xaispec.book.run", "xaispec.book.state", "xaispec.book.page",
+                          "xaispec.book.survey"),
     "xaispec.data.download": ("xaispec.data.fetch",),
 }
 

@@ -53,7 +53,7 @@ def book_cmd(
     _build/html/index.html. A failing page is reported with its cell and error, the other
     pages are still executed and the book still built; the exit code is then 1.
     """
-    from ..book.build import BookPlan, resolve_corpora, run_book
+    from ..book import BookPlan, resolve_corpora, run_book
 
     p = profile_with(profile)
     paths = project_paths()
@@ -86,7 +86,7 @@ def chapter_cmd(
 
         xaispec chapter explanations -p label gender -p fold 2 -p explainer lime
     """
-    from ..book.build import run_chapter
+    from ..book import run_chapter
 
     params, args, i = {}, list(ctx.args), 0
     while i < len(args):

@@ -130,6 +130,30 @@ def speaker_folds(index: pd.DataFrame, *, label: str, n_folds: int = 5,
     return rotate(balanced_groups(speakers, n, seed=seed))
 
 
+def fold_count(corpus: str, label: str, profile) -> int:
+    """How many numbered folds ``label`` gets on ``corpus``, known before the corpus is indexed.
+
+    AudioMNIST, and a synthetic digit corpus with AudioMNIST's 60 participants, get the
+    study's folds: 5 for digit, 4 for gender. Every other corpus and label gets the
+    profile's ``splits.n_folds`` (:func:`speaker_folds` gives fewer to a corpus with fewer
+    speakers, which shows only once it is split). The emotion label has the random split
+    besides.
+
+    Parameters
+    ----------
+    corpus : str
+        A corpus name (``audiomnist``, ``synthetic-digits``, ...) or a manifest path.
+    label : {"digit", "gender", "emotion"}
+    profile : Profile
+        Its ``splits.n_folds`` and ``synthetic.digits.participants``.
+    """
+    study = corpus == "audiomnist" or (corpus == "synthetic-digits"
+                                       and profile.get("synthetic.digits.participants") == 60)
+    if study and label != "emotion":
+        return len(AUDIOMNIST_DIGIT_GROUPS) if label == "digit" else len(AUDIOMNIST_GENDER_FOLDS)
+    return profile.get("splits.n_folds")
+
+
 def sample_splits(index: pd.DataFrame, folds: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
     """Sample ids of every fold's parts (index order), from the speakers' folds."""
     out = []

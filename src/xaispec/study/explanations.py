@@ -506,7 +506,7 @@ def _figure_label(task: Task) -> str:
 
 def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
     """The waveform and spectrogram figure paths of a sample (and the waveform's WAV)."""
-    from ..figures.spectrograms import figure_path
+    from ..figures import figure_path
 
     f = _stem_fields(row, task)
     wave = figure_path(run.dir, "waveform", **f)
@@ -519,7 +519,7 @@ def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
 
 def method_paths(run: Run, task: Task, method: str, row) -> dict[str, Path]:
     """The study overlay, the panel (``_panel.png``) and the WAV of a sample and method."""
-    from ..figures.spectrograms import figure_path
+    from ..figures import figure_path
 
     fig = figure_path(run.dir, method, _figure_label(task), task.fold, predicted=row["predicted"],
                       **_stem_fields(row, task))
@@ -591,7 +591,7 @@ def _sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, sc
 
     ``get_signal()`` gives the sample's audio (or None); it is only called when needed.
     """
-    from ..figures import spectrograms as plots
+    from .. import figures as plots
     from ..audio.resynthesis import write_wav
 
     paths = sample_paths(run, task, row)
@@ -623,7 +623,7 @@ def _sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, sc
 def _method_figures(run: Run, task: Task, method: str, row, db: np.ndarray, signal: np.ndarray | None,
                     attribution: np.ndarray, extra: dict, *, top_percent: float) -> dict[str, Path]:
     """The study overlay, the panel and the audible explanation of one sample and method."""
-    from ..figures import spectrograms as plots
+    from .. import figures as plots
     from ..audio.resynthesis import audible_explanation, write_wav
 
     paths = method_paths(run, task, method, row)
@@ -670,7 +670,7 @@ def feature_plots(run: Run, task: Task, method: str, expl, features: np.ndarray,
     classes) and ``bar_mean.png`` (the mean |value| per class, stacked).
     Maps without per-class values give ``summary_target.png`` and ``bar_target.png``.
     """
-    from ..figures import spectrograms as plots
+    from .. import figures as plots
 
     folder = run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
     names = task.classes
@@ -891,7 +891,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
 
 
 def _plots_exist(run: Run, task: Task, method: str) -> bool:
-    from ..figures import spectrograms as plots
+    from .. import figures as plots
 
     folder = run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
     return (folder / "bar_mean.png").is_file() or (folder / "bar_target.png").is_file()

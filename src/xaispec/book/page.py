@@ -1,0 +1,206 @@
+"""Display helpers of an executed page: header, numbered figures, sortable tables, audio players.
+
+A chapter makes one :class:`Page` from its parameters and shows everything through it, so
+that figures are files beside the page with labels for ``{numref}``, tables sort on a click
+(a little inline JavaScript, :data:`SORT_JS`) and audio is embedded in the HTML.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+
+from .corpora import corpus_label
+from .state import context
+
+#: the click-to-sort function of the pages' tables, defined once per page
+SORT_JS = """<script>
+if (!window.xaispecSort) {
+  window.xaispecSort = function (th) {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var asc = th.getAttribute('data-order') !== 'asc';
+    Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute('data-order'); });
+    th.setAttribute('data-order', asc ? 'asc' : 'desc');
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].getAttribute('data-value'), y = b.cells[col].getAttribute('data-value');
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  };
+}
+</script>"""
+
+
+def _slug(text: str) -> str:
+    """A label-safe name; ``+`` becomes ``p`` so that gradcam and gradcam++ differ."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower().replace("+", "p")).strip("-")
+
+
+class Page:
+    """Display helpers of one executed page: its header, figures, tables and audio.
+
+    Parameters
+    ----------
+    page : str
+        The page's path under ``book/`` without suffix (papermill passes it), e.g.
+        ``explanations/digit_0_lime``; names figure files and labels.
+    profile : str
+        The run profile's name (or YAML path).
+    corpus : str, optional
+    params : dict
+        The page's parameters, shown in the header.
+    """
+
+    def __init__(self, page: str, profile: str, corpus: str | None = None, **params):
+        self.page = page
+        self.profile_ref = profile
+        self.corpus = corpus
+        self.params = params
+        self.paths, self.profile, self.run = context(profile, corpus)
+        self.files = Path.cwd() / f"{Path(page).name}_files"
+        self._n = 0
+
+    # -- header ------------------------------------------------------------------------
+    def header(self, corpora: dict | None = None) -> None:
+        """The page's first output: corpus, profile and parameters."""
+        from IPython.display import Markdown, display
+
+        from ..data.corpora import get_corpus
+
+        rows = []
+        if self.corpus:
+            spec = get_corpus(self.corpus)
+            rows.append(("corpus", f"`{corpus_label(self.corpus)}` ({spec.description})"))
+        for kind, name in (corpora or {}).items():
+            rows.append((f"{kind} corpus", f"`{corpus_label(name)}`"))
+        desc = self.profile.get("description")
+        rows.append(("profile", f"`{self.profile.name}`" + (f" ({desc})" if desc else "")))
+        for key, value in self.params.items():
+            rows.append((key, f"`{value}`"))
+        text = "| this page | |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+        display(Markdown(text))
+
+    # -- figures -----------------------------------------------------------------------
+    def _figure_file(self, fig_or_path, name: str) -> Path:
+        self.files.mkdir(parents=True, exist_ok=True)
+        target = self.files / f"{_slug(name)}.png"
+        if isinstance(fig_or_path, (str, os.PathLike)):
+            shutil.copyfile(fig_or_path, target)
+        else:
+            fig_or_path.savefig(target, format="png", dpi=100, bbox_inches="tight")
+            try:
+                import matplotlib.pyplot as plt
+
+                plt.close(fig_or_path)
+            except Exception:  # a Figure made outside pyplot
+                pass
+        return target
+
+    def label(self, name: str) -> str:
+        """The figure label of ``name`` on this page, ``fig-<page>-<name>``."""
+        return f"fig-{_slug(self.page)}-{_slug(name)}"
+
+    def figure_markdown(self, fig_or_path, caption: str, name: str | None = None, width: str | None = None) -> str:
+        """Save a figure beside the page and return its MyST ``{figure}`` block."""
+        self._n += 1
+        name = name or f"figure-{self._n}"
+        target = self._figure_file(fig_or_path, name)
+        rel = f"{self.files.name}/{target.name}"
+        opts = f":name: {self.label(name)}\n" + (f":width: {width}\n" if width else "")
+        caption = caption.replace("\n", " ").strip() or name
+        return f"```{{figure}} {rel}\n{opts}\n{caption}\n```\n"
+
+    def figure(self, fig_or_path, caption: str, name: str | None = None, width: str | None = None) -> str:
+        """Show a numbered figure with ``caption`` (a Matplotlib figure or a PNG file);
+        return its label for ``{numref}`` references."""
+        from IPython.display import Markdown, display
+
+        md = self.figure_markdown(fig_or_path, caption, name, width)
+        display(Markdown(md))
+        return self.label(name or f"figure-{self._n}")
+
+    def gallery(self, items: list[tuple], columns: int = 3) -> None:
+        """Figures side by side: ``items`` of (figure or path, caption, name)."""
+        from IPython.display import Markdown, display
+
+        if not items:
+            return
+        cells = []
+        for item in items:
+            fig, caption, name = (list(item) + [None])[:3]
+            cells.append(":::{grid-item}\n" + self.figure_markdown(fig, caption, name) + ":::\n")
+        display(Markdown(f"::::{{grid}} 1 2 {columns} {columns}\n" + "".join(cells) + "::::\n"))
+
+    # -- tables and text ---------------------------------------------------------------
+    @staticmethod
+    def markdown(text: str) -> None:
+        """Show Markdown text."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    @staticmethod
+    def table(frame, *, caption: str | None = None, sortable: bool = True, floatfmt: str = "{:.3f}",
+              max_rows: int | None = None) -> None:
+        """An HTML table; with ``sortable`` a click on a column header sorts by it."""
+        from IPython.display import HTML, display
+
+        import pandas as pd
+
+        frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+        if max_rows is not None and len(frame) > max_rows:
+            frame = frame.head(max_rows)
+        cols = list(frame.columns)
+        head = "".join(
+            (f'<th onclick="xaispecSort(this)" title="click to sort" style="cursor:pointer">{html.escape(str(c))} &#8597;</th>'
+             if sortable else f"<th>{html.escape(str(c))}</th>") for c in cols)
+        body = []
+        for row in frame.astype(object).itertuples(index=False, name=None):  # keeps ints ints
+            tds = []
+            for v in row:
+                text = "" if v is None or (isinstance(v, float) and v != v) else \
+                    floatfmt.format(v) if isinstance(v, float) else str(v)
+                tds.append(f'<td data-value="{html.escape(str(v), quote=True)}">{html.escape(text)}</td>')
+            body.append("<tr>" + "".join(tds) + "</tr>")
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        out = (f'<table class="table xaispec-table{" sortable" if sortable else ""}">{cap}<thead><tr>{head}</tr></thead>'
+               f"<tbody>{''.join(body)}</tbody></table>")
+        display(HTML((SORT_JS if sortable else "") + f'<div style="overflow-x:auto">{out}</div>'))
+
+    # -- audio -------------------------------------------------------------------------
+    @staticmethod
+    def audio(data, rate: int | None = None, *, label: str | None = None) -> None:
+        """An audio player with the WAV embedded (``data``: a WAV path or samples with ``rate``)."""
+        from IPython.display import HTML, display
+
+        display(HTML(audio_html(data, rate, label)))
+
+
+def audio_html(data, rate: int | None = None, label: str | None = None) -> str:
+    """The HTML of an embedded audio player (for building tables of players).
+
+    Parameters
+    ----------
+    data : path or array
+        A WAV file, or samples played at ``rate``.
+    rate : int, optional
+    label : str, optional
+        A small title above the player.
+    """
+    from IPython.display import Audio
+
+    player = Audio(filename=str(data)) if isinstance(data, (str, os.PathLike)) else Audio(data=data, rate=rate)
+    title = f"<div><small>{html.escape(label)}</small></div>" if label else ""
+    return f'<div class="xaispec-audio">{title}{player._repr_html_()}</div>'
+
+
+def wav_data_uri(path: str | os.PathLike) -> str:
+    """A WAV file as a ``data:audio/wav;base64,...`` URI."""
+    return "data:audio/wav;base64," + base64.b64encode(Path(path).read_bytes()).decode()
