@@ -11,11 +11,11 @@ import nbformat
 import pytest
 import yaml
 
-from xaispec.workflow import graph as pipeline
+from xaispec import workflow as pipeline
 from xaispec.book import CHAPTERS, PROJECT, BookPlan, resolve_corpora
 from xaispec.config import Paths, load_profile
 from xaispec.errors import ParameterError
-from xaispec.workflow.graph import BLOCKED, DONE, FAILED, UP_TO_DATE, DaskExecutor, Graph, LocalExecutor, Task
+from xaispec.workflow import BLOCKED, DONE, FAILED, UP_TO_DATE, DaskExecutor, Graph, LocalExecutor, Task
 
 
 # ---------------------------------------------------------------- toy steps (module level: picklable)

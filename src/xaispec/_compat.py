@@ -23,7 +23,7 @@ MOVED = {
     "xaispec.runs": ("xaispec.models.runs",),
     "xaispec.train": ("xaispec.models.train", "xaispec.models.datasets"),
     "xaispec.evaluate": ("xaispec.models.evaluate",),
-    "xaispec.models.machine": ("xaispec.models.machine",),
+    "xaispec.machine": ("xaispec.models.machine",),
     "xaispec.info": ("xaispec.study.info",),
     "xaispec.pipeline": ("xaispec.workflow", "xaispec.study.steps"),
     "xaispec.bookbuild": ("xaispec.book", "xaispec.book.chapters", "xaispec.book.corpora", "xaispec.book.plan",

@@ -124,3 +124,8 @@ def sha256_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
 def md5_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
     """Hex MD5 of a file's bytes (only to check published checksums)."""
     return _file_digest(path, "md5", chunk)
+
+
+def as_json(obj):
+    """``obj`` as it reads back from JSON (tuples become lists, other values strings)."""
+    return json.loads(json.dumps(obj, default=str))

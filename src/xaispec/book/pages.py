@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import write_json_atomic
+from .._io import as_json, write_json_atomic
 from ..config import Paths, Profile
 from ..errors import ParameterError, XaispecError
 from ..models.runs import open_run
@@ -23,10 +23,6 @@ from .chapters import CHAPTERS, EMOTION_EXPLAINERS
 from .corpora import corpus_label, resolve_corpora
 from .state import state_dir
 
-
-def _jsonable(obj):
-    """``obj`` as it reads back from JSON (tuples become lists, other values strings)."""
-    return json.loads(json.dumps(obj, default=str))
 
 
 @dataclass
@@ -197,7 +193,7 @@ class BookPages:
         """Add a page to the book's extra pages (kept while it stays valid)."""
         path = self.state_dir / "extra_pages.json"
         entries = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
-        entry = {"chapter": chapter, "params": _jsonable(params)}
+        entry = {"chapter": chapter, "params": as_json(params)}
         if entry not in entries:
             entries.append(entry)
             write_json_atomic(path, entries)
@@ -271,7 +267,7 @@ class BookPages:
             out.update(params)
             out["folds"] = [f for f in self.emotion_folds() if f != "random"]
             out["models"] = list(self.book["emotion_models"])
-        return _jsonable(out)
+        return as_json(out)
 
     def profile_ref(self) -> str:
         """How a kernel loads the profile: its name, or its YAML path for a custom one."""

@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._io import as_json
 from ..config import Profile
 from ..errors import DataError
 from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_prepare, step_splits,
@@ -22,7 +23,7 @@ from ..workflow import Graph, Task
 from .chapters import CHAPTERS, chapters_dir
 from .corpora import corpus_label
 from .execute import step_build, step_chapter
-from .pages import BookPages, _jsonable
+from .pages import BookPages
 from .state import save_book
 
 
@@ -179,7 +180,7 @@ class BookPlan(BookPages):
         graph.add(Task(tid, step_chapter, dict(source=str(source), output=str(out), params=nb_params,
                                                root=self.root, timeout=self.book["cell_timeout"],
                                                stem=spec.stem(params), title=spec.page_title(params)),
-                       deps=tuple(dict.fromkeys(deps)), outputs=(str(out),), config=_jsonable(cfg),
+                       deps=tuple(dict.fromkeys(deps)), outputs=(str(out),), config=as_json(cfg),
                        always=chapter == "reproducibility"))
         return tid
 

@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from .._io import write_json_atomic
+from .._io import as_json, write_json_atomic
 from .tasks import BLOCKED, DONE, FAILED, UP_TO_DATE, Task, TaskResult
 
 
@@ -67,7 +67,7 @@ def write_stamp(task: Task, deps: list[Task], state_dir, info: dict, seconds: fl
     write_json_atomic(stamp_path(state_dir, task.id),
                       {"id": task.id, "hash": task.hash(), "time": now, "seconds": round(seconds, 2),
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       "work": _jsonable(info.get("work") or {})})
+                       "work": as_json(info.get("work") or {})})
 
 
 def execute_task(task: Task, deps: list[Task], dep_results: list[TaskResult], state_dir) -> TaskResult:
@@ -99,8 +99,5 @@ def execute_task(task: Task, deps: list[Task], dep_results: list[TaskResult], st
                           error=f"{type(exc).__name__}: {message}"[:2000], traceback=traceback.format_exc())
     seconds = time.perf_counter() - t0
     write_stamp(task, deps, state_dir, info, seconds)
-    return TaskResult(task.id, DONE, seconds, info=_jsonable(info))
+    return TaskResult(task.id, DONE, seconds, info=as_json(info))
 
-
-def _jsonable(info: dict) -> dict:
-    return json.loads(json.dumps(info, default=str))

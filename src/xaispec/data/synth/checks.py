@@ -8,13 +8,13 @@ import numpy as np
 from ...errors import ParameterError
 
 
-def _check_id(name: str, value, maximum: int) -> None:
+def check_id(name: str, value, maximum: int) -> None:
     """Refuse a speaker id that is not an integer in ``[1, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= maximum:
         raise ParameterError(f"{name} id must be an integer in [1, {maximum}], got {value!r}")
 
 
-def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> None:
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> None:
     """Refuse a value that is not an integer in ``[minimum, maximum]`` (no upper bound if None)."""
     bad = isinstance(value, bool) or not isinstance(value, (int, np.integer))
     if bad or value < minimum or (maximum is not None and value > maximum):
@@ -22,14 +22,14 @@ def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> No
         raise ParameterError(f"{name} must be an integer {bound}, got {value!r}")
 
 
-def _check_seed(seed) -> None:
+def check_seed(seed) -> None:
     """Refuse a seed that is not a non-negative integer."""
-    _check_int("seed", seed, 0)
+    check_int("seed", seed, 0)
 
 
-def _resolve_ids(name: str, count: int, ids: Sequence[int] | None, maximum: int) -> list[int]:
+def resolve_ids(name: str, count: int, ids: Sequence[int] | None, maximum: int) -> list[int]:
     """``1..count``, or the given subset of it (sorted, unique)."""
-    _check_int(f"{name}s", count, 1, maximum)
+    check_int(f"{name}s", count, 1, maximum)
     if ids is None:
         return list(range(1, count + 1))
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
@@ -45,11 +45,11 @@ def _resolve_ids(name: str, count: int, ids: Sequence[int] | None, maximum: int)
     return sorted(int(i) for i in ids)
 
 
-def _check_common(repetitions, sample_rate, seed, progress, force) -> None:
+def check_common(repetitions, sample_rate, seed, progress, force) -> None:
     """Check the parameters both synthesizers take."""
-    _check_int("repetitions", repetitions, 1, 99)
-    _check_int("sample_rate", sample_rate, 8000, 192000)
-    _check_seed(seed)
+    check_int("repetitions", repetitions, 1, 99)
+    check_int("sample_rate", sample_rate, 8000, 192000)
+    check_seed(seed)
     for name, value in (("progress", progress), ("force", force)):
         if not isinstance(value, bool):
             raise ParameterError(f"{name} must be True or False, got {value!r}")

@@ -1,7 +1,7 @@
 """Writing a corpus folder: reuse, resume or rebuild, with a manifest and an event log.
 
-A synthesizer describes its corpus as a :class:`_Corpus` (parameters, speakers, takes,
-extra JSON files) and hands it to :func:`_build`, which reuses a complete corpus made
+A synthesizer describes its corpus as a :class:`CorpusPlan` (parameters, speakers, takes,
+extra JSON files) and hands it to :func:`build_corpus`, which reuses a complete corpus made
 with the same parameters, finishes an interrupted one, refuses one made with other
 parameters (:class:`~xaispec.errors.CorpusMismatch`) or, with ``force``, builds a new
 one in a sibling folder and swaps it in. ``manifest.json`` records every synthesis
@@ -22,8 +22,8 @@ from typing import Callable
 from ..._io import exchange, sha256_file, write_json_atomic
 from ...errors import CorpusMismatch, DataError, ParameterError
 from ...events import EventLog
-from .espeak import _engine
-from .render import PROCESSING, _render, _write_wav
+from .espeak import get_engine
+from .render import PROCESSING, render_take, write_wav
 from .voices import Speaker, Take
 
 __all__ = ["GENERATOR_VERSION", "MANIFEST"]
@@ -63,8 +63,8 @@ def _say(progress: bool, message: str) -> None:
 
 
 @dataclass
-class _Corpus:
-    """What a synthesizer asks :func:`_build` to produce."""
+class CorpusPlan:
+    """What a synthesizer asks :func:`build_corpus` to produce."""
 
     kind: str
     params: dict                      # global parameters: they decide reuse
@@ -73,7 +73,7 @@ class _Corpus:
     extra_files: dict[str, Callable[[], dict]]  # relative path -> JSON content (e.g. meta)
 
 
-def _build(out_dir, corpus: _Corpus, *, progress: bool, force: bool) -> Path:
+def build_corpus(out_dir, corpus: CorpusPlan, *, progress: bool, force: bool) -> Path:
     """Reuse, finish or (re)build the corpus in ``out_dir``; return ``out_dir``."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -109,7 +109,7 @@ def _all_present(out_dir: Path, manifest: dict) -> bool:
     )
 
 
-def _rebuild(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog) -> Path:
+def _rebuild(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog) -> Path:
     """Build into a sibling temporary folder, then swap it in for ``out_dir``."""
     tmp = out_dir.with_name(f".{out_dir.name}.rebuild-{os.getpid()}")
     if tmp.exists():
@@ -155,14 +155,14 @@ def _duration(path: Path) -> float:
     return info.frames / info.samplerate
 
 
-def _fill(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog, mode: str) -> Path:
+def _fill(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog, mode: str) -> Path:
     """Synthesize every missing file of ``corpus`` in ``out_dir`` and write the manifest."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out_dir)
-    engine = _engine()
+    engine = get_engine()
     sample_rate = corpus.params["sample_rate"]
     header = {
         "kind": corpus.kind,
@@ -194,8 +194,8 @@ def _fill(out_dir: Path, corpus: _Corpus, *, progress: bool, log: EventLog, mode
         for take in corpus.takes:
             path = out_dir / take.path
             if take.path not in present:
-                y = _render(take, sample_rate)
-                _write_wav(path, y, sample_rate)
+                y = render_take(take, sample_rate)
+                write_wav(path, y, sample_rate)
                 seconds = len(y) / sample_rate
                 bar.update()
             else:

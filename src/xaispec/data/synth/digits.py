@@ -8,9 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ..corpora import AUDIOMNIST_FEMALE
-from .checks import _check_common, _check_id, _check_seed, _resolve_ids
-from .corpus import GENERATOR_VERSION, _build, _Corpus
-from .voices import _DIGITS_TAG, _ORIGINS, Speaker, Take, _make_speaker, _take
+from .checks import check_common, check_id, check_seed, resolve_ids
+from .corpus import GENERATOR_VERSION, build_corpus, CorpusPlan
+from .voices import DIGITS_TAG, ORIGINS, Speaker, Take, make_speaker, make_take
 
 __all__ = [
     "DIGIT_WORDS",
@@ -47,7 +47,7 @@ def participant_gender(participant: int) -> str:
     gender : str
         ``"female"`` for the ids in :data:`FEMALE_PARTICIPANTS`, ``"male"`` otherwise.
     """
-    _check_id("participant", participant, MAX_PARTICIPANTS)
+    check_id("participant", participant, MAX_PARTICIPANTS)
     return "female" if participant in FEMALE_PARTICIPANTS else "male"
 
 
@@ -55,7 +55,7 @@ def _digit_speaker(seed: int, participant: int) -> Speaker:
     """The speaker of a participant; its variant rank counts the earlier participants of its gender."""
     gender = participant_gender(participant)
     rank = sum(participant_gender(p) == gender for p in range(1, participant))
-    return _make_speaker(seed, _DIGITS_TAG, participant, gender, rank)
+    return make_speaker(seed, DIGITS_TAG, participant, gender, rank)
 
 
 def audiomnist_meta(participants: int = 60, *, seed: int = 0, participant_ids: Sequence[int] | None = None) -> dict:
@@ -77,14 +77,14 @@ def audiomnist_meta(participants: int = 60, *, seed: int = 0, participant_ids: S
         ``audioMNIST_meta.txt``: ``accent``, ``age`` (str), ``gender``, ``native speaker``,
         ``origin``, ``recordingdate``, ``recordingroom``.
     """
-    ids = _resolve_ids("participant", participants, participant_ids, MAX_PARTICIPANTS)
-    _check_seed(seed)
+    ids = resolve_ids("participant", participants, participant_ids, MAX_PARTICIPANTS)
+    check_seed(seed)
     return {f"{p:02d}": _meta_entry(_digit_speaker(seed, p), seed) for p in ids}
 
 
 def _meta_entry(speaker: Speaker, seed: int) -> dict:
     """A speaker's entry of ``audioMNIST_meta.txt``, with a recording date drawn from the seed."""
-    rng = np.random.default_rng([seed, _DIGITS_TAG, speaker.id, 1])
+    rng = np.random.default_rng([seed, DIGITS_TAG, speaker.id, 1])
     stamp = (17, int(rng.integers(6, 13)), int(rng.integers(1, 29)), int(rng.integers(8, 19)),
              int(rng.integers(0, 60)), int(rng.integers(0, 60)))
     return {
@@ -92,7 +92,7 @@ def _meta_entry(speaker: Speaker, seed: int) -> dict:
         "age": str(speaker.age),
         "gender": speaker.gender,
         "native speaker": "yes",
-        "origin": f"{_ORIGINS[speaker.language]} (synthetic, espeak-ng {speaker.voice})",
+        "origin": f"{ORIGINS[speaker.language]} (synthetic, espeak-ng {speaker.voice})",
         "recordingdate": "-".join(f"{v:02d}" for v in stamp),
         "recordingroom": "synthetic",
     }
@@ -105,7 +105,7 @@ def _digit_takes(seed: int, ids: Sequence[int], repetitions: int) -> tuple[dict[
     for p, s in speakers.items():
         for digit, word in enumerate(DIGIT_WORDS):
             for rep in range(repetitions):
-                takes.append(_take(
+                takes.append(make_take(
                     f"data/{p:02d}/{digit}_{p:02d}_{rep}.wav", word, s, (seed, p, digit, rep),
                     {"digit": digit, "participant": p, "repetition": rep, "gender": s.gender},
                     rate=s.rate, pitch=s.pitch, pitch_range=s.pitch_range, volume=s.volume,
@@ -171,8 +171,8 @@ def synthesize_digits(
     missing ones synthesized. espeak-ng is not bit-reproducible, so a rebuilt corpus
     differs slightly from the first one even with the same seed.
     """
-    _check_common(repetitions, sample_rate, seed, progress, force)
-    ids = _resolve_ids("participant", participants, participant_ids, MAX_PARTICIPANTS)
+    check_common(repetitions, sample_rate, seed, progress, force)
+    ids = resolve_ids("participant", participants, participant_ids, MAX_PARTICIPANTS)
     params = {
         "generator_version": GENERATOR_VERSION,
         "participants": participants,
@@ -182,8 +182,8 @@ def synthesize_digits(
         "seed": seed,
     }
     speakers, takes = _digit_takes(seed, ids, repetitions)
-    corpus = _Corpus(
+    corpus = CorpusPlan(
         kind="digits", params=params, speakers=speakers, takes=takes,
         extra_files={"data/audioMNIST_meta.txt": lambda: {f"{p:02d}": _meta_entry(speakers[p], seed) for p in ids}},
     )
-    return _build(out_dir, corpus, progress=progress, force=force)
+    return build_corpus(out_dir, corpus, progress=progress, force=force)

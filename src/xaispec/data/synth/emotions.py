@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ...errors import ParameterError
-from .checks import _check_common, _check_int
-from .corpus import GENERATOR_VERSION, _build, _Corpus
-from .voices import _EMOTIONS_TAG, Speaker, Take, _make_speaker, _take
+from .checks import check_common, check_int
+from .corpus import GENERATOR_VERSION, build_corpus, CorpusPlan
+from .voices import EMOTIONS_TAG, Speaker, Take, make_speaker, make_take
 from ..corpora.ravdess import EMOTIONS, STATEMENTS  # the corpus's own codes, defined once
 
 __all__ = [
@@ -32,7 +32,7 @@ def _actor_gender(actor: int) -> str:
 
 def _actor_speaker(seed: int, actor: int) -> Speaker:
     """The speaker of an actor; actors ``2k-1`` and ``2k`` have variant rank ``k-1``."""
-    return _make_speaker(seed, _EMOTIONS_TAG, actor, _actor_gender(actor), (actor - 1) // 2)
+    return make_speaker(seed, EMOTIONS_TAG, actor, _actor_gender(actor), (actor - 1) // 2)
 
 
 #: emotion prosody relative to a speaker's neutral voice (normal intensity):
@@ -95,7 +95,7 @@ def _emotion_takes(seed: int, ids: Sequence[int], repetitions: int) -> tuple[dic
                     for rep in range(1, repetitions + 1):
                         name = f"03-01-{e_code}-{intensity}-{st_code}-{rep:02d}-{a:02d}.wav"
                         key = (seed, a, int(e_code), int(intensity), int(st_code), rep)
-                        takes.append(_take(
+                        takes.append(make_take(
                             f"Actor_{a:02d}/{name}", statement + p["punctuation"], s, key,
                             {"emotion": e_name, "emotion_code": e_code, "intensity": intensity,
                              "statement": st_code, "repetition": rep, "actor": a, "gender": s.gender},
@@ -159,8 +159,8 @@ def synthesize_emotions(
     -----
     Reuse, resumption and ``force`` behave as in :func:`synthesize_digits`.
     """
-    _check_common(repetitions, sample_rate, seed, progress, force)
-    _check_int("actors", actors, 2, MAX_ACTORS)
+    check_common(repetitions, sample_rate, seed, progress, force)
+    check_int("actors", actors, 2, MAX_ACTORS)
     if actors % 2:
         raise ParameterError(f"actors must be even (half male, half female), got {actors!r}")
     ids = list(range(1, actors + 1))
@@ -172,5 +172,5 @@ def synthesize_emotions(
         "seed": seed,
     }
     speakers, takes = _emotion_takes(seed, ids, repetitions)
-    corpus = _Corpus(kind="emotions", params=params, speakers=speakers, takes=takes, extra_files={})
-    return _build(out_dir, corpus, progress=progress, force=force)
+    corpus = CorpusPlan(kind="emotions", params=params, speakers=speakers, takes=takes, extra_files={})
+    return build_corpus(out_dir, corpus, progress=progress, force=force)

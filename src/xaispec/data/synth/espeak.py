@@ -107,7 +107,7 @@ _ENGINE_PID: int | None = None
 _ENGINE_LOCK = threading.Lock()
 
 
-def _engine() -> _Espeak:
+def get_engine() -> _Espeak:
     """The process's espeak-ng, initialised on first use."""
     global _ENGINE, _ENGINE_PID
     with _ENGINE_LOCK:
@@ -125,7 +125,7 @@ def espeak_info() -> dict:
     info : dict
         ``{"version": str, "sample_rate": int}``
     """
-    engine = _engine()
+    engine = get_engine()
     return {"version": engine.version, "sample_rate": engine.sample_rate}
 
 
@@ -202,7 +202,7 @@ def speak(
     _check_number("pitch", pitch, PITCH_RANGE)
     _check_number("pitch_range", pitch_range, RANGE_RANGE)
     _check_number("volume", volume, VOLUME_RANGE)
-    engine = _engine()
+    engine = get_engine()
     _check_voice(voice, engine)
     params = {
         _espeakRATE: round(rate),

@@ -52,7 +52,7 @@ PROCESSING = {
 }
 
 
-def _render(take: Take, sample_rate: int) -> np.ndarray:
+def render_take(take: Take, sample_rate: int) -> np.ndarray:
     """The take's final samples: speech, trimmed, scaled, resampled, plus noise; in [-1, 1].
 
     A take whose peak would exceed ``PROCESSING["peak_limit"]`` is scaled down to it,
@@ -69,7 +69,7 @@ def _render(take: Take, sample_rate: int) -> np.ndarray:
     return np.clip(y + noise.astype(np.float32), -1.0, 1.0)
 
 
-def _write_wav(path: Path, y: np.ndarray, sample_rate: int) -> None:
+def write_wav(path: Path, y: np.ndarray, sample_rate: int) -> None:
     """Write ``y`` as a mono 16-bit PCM WAV, atomically."""
     import soundfile as sf
 

@@ -2,8 +2,8 @@
 
 A :class:`Speaker` is an espeak-ng voice variant of its gender in one English accent,
 with its own base prosody, loudness and recording noise, all drawn deterministically
-from the seed and the speaker id (:func:`_make_speaker`). A :class:`Take` is one file:
-the speaker's prosody jittered a little more, again deterministically (:func:`_take`).
+from the seed and the speaker id (:func:`make_speaker`). A :class:`Take` is one file:
+the speaker's prosody jittered a little more, again deterministically (:func:`make_take`).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ ACCENTS: tuple[tuple[str, str, float], ...] = (
     ("en-us-nyc", "new york", 0.06),
     ("en-029", "caribbean", 0.06),
 )
-_ORIGINS = {
+ORIGINS = {
     "en-us": "America, USA", "en": "Europe, United Kingdom", "en-gb-x-rp": "Europe, United Kingdom, England",
     "en-gb-scotland": "Europe, United Kingdom, Scotland", "en-gb-x-gbclan": "Europe, United Kingdom, Lancaster",
     "en-gb-x-gbcwmd": "Europe, United Kingdom, Birmingham", "en-us-nyc": "America, USA, New York",
@@ -44,7 +44,7 @@ _ORIGINS = {
 }
 
 # salt of the speaker streams, so that digit speakers and emotion actors differ
-_DIGITS_TAG, _EMOTIONS_TAG = 1, 2
+DIGITS_TAG, EMOTIONS_TAG = 1, 2
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Speaker:
         return f"{self.language}+{self.variant}"
 
 
-def _make_speaker(seed: int, tag: int, speaker_id: int, gender: str, rank: int) -> Speaker:
+def make_speaker(seed: int, tag: int, speaker_id: int, gender: str, rank: int) -> Speaker:
     """Draw a speaker deterministically from ``(seed, tag, speaker_id)``.
 
     ``rank`` (the speaker's index among the speakers of its gender) picks the variant
@@ -146,7 +146,7 @@ def _clip(value: float, bounds: tuple[float, float]) -> float:
     return float(min(max(value, bounds[0]), bounds[1]))
 
 
-def _take(path: str, text: str, speaker: Speaker, key: tuple[int, ...], labels: dict, *,
+def make_take(path: str, text: str, speaker: Speaker, key: tuple[int, ...], labels: dict, *,
           rate: float, pitch: float, pitch_range: float, volume: float) -> Take:
     """A take around the given prosody, jittered by a generator seeded from ``key``."""
     rng = np.random.default_rng([*key, 0])
