@@ -163,3 +163,31 @@ def test_old_import_paths_still_work_and_say_where_things_went():
             "assert 'tensorflow' not in sys.modules\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "xaispec.runs moved to xaispec.models.runs" in out
+
+
+def xaispec_imports(code: str):
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "xaispec" and not node.level:
+            for alias in node.names:
+                yield node.module, alias.name
+
+
+BENCHES = sorted((Path(__file__).resolve().parents[1] / "bench").glob("*.py"))
+
+
+@pytest.mark.parametrize("source", [*(CHAPTERS / c for c in sorted(p.name for p in CHAPTERS.glob("*.ipynb"))),
+                                    *BENCHES], ids=lambda p: p.name)
+def test_chapters_and_benchmarks_import_names_that_exist(source):
+    """A moved or renamed name fails here, not only when the book or a benchmark runs."""
+    import importlib
+    import warnings
+
+    code = chapter_code(source) if source.suffix == ".ipynb" else source.read_text(encoding="utf-8")
+    missing = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for module, name in xaispec_imports(code):
+            mod = importlib.import_module(module)
+            if not hasattr(mod, name) and not is_module(f"{module}.{name}"):
+                missing.append(f"{module}.{name}")
+    assert not missing, missing
