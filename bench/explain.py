@@ -100,7 +100,7 @@ def load_inputs(run, task, part: str, n: int, seed: int = 0) -> np.ndarray:
 def _precisions(model) -> dict:
     """{"float32": the model in float32 (a copy of a mixed-precision one, as ``xaispec explain``
     runs it), "bfloat16": the model in mixed bfloat16 (as trained, or a copy)}."""
-    from xaispec.study.explanations import float32_model, model_copy, model_precision
+    from xaispec.models.loading import float32_model, model_copy, model_precision
 
     if model_precision(model) == "mixed_bfloat16":
         return {"float32": float32_model(model), "bfloat16": model}

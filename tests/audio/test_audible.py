@@ -79,8 +79,8 @@ def test_write_wav_is_atomic_and_readable(tmp_path):
 def test_audible_mel_keeps_the_bands_and_frames_a_mel_map_ranks_highest():
     import librosa
 
-    from xaispec.study.explanations import audible_mel
     from xaispec.audio.features import MEL2D_BANDS, MEL2D_FRAMES, MEL_SR, mel_excerpt
+    from xaispec.audio.resynthesis import audible_mel
 
     # 1 s of 500 Hz + 3000 Hz, then the zero padding of a short excerpt
     t = np.arange(MEL_SR) / MEL_SR

@@ -18,7 +18,13 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from xaispec.study import explanations as ex
+from xaispec.data.signals import embedded_signal, find_corpus_root
+from xaispec.models.loading import float32_model, load_model, model_copy, model_precision
+from xaispec.study.options import ExplainOptions
+from xaispec.study.results import result_paths
+from xaispec.study.samples import select_examples, select_predictions, select_sample
+from xaispec.study.samples import test_table as fold_table  # a test_ name would be collected by pytest
+from xaispec.study.stage import explain
 from xaispec.errors import ParameterError
 
 pytest.importorskip("keras")
@@ -80,7 +86,7 @@ def smoke(tmp_path_factory):
 @pytest.fixture(scope="module")
 def digits(smoke):
     run, task = smoke["digits"]
-    return run, task, ex.test_table(run, task)
+    return run, task, fold_table(run, task)
 
 
 def predictions_file(run, task) -> pd.DataFrame:
@@ -95,54 +101,54 @@ def test_examples_all_and_single_modes(digits):
     assert list(table["sample_id"]) == load_split(run.dir, "digit", 0, "test")
     sizes = table.groupby(["digit", "sex"]).size()
     for n in (1, 2, 5):
-        chosen = ex.select_examples(table, task, mode="examples", n=n, seed=0)
+        chosen = select_examples(table, task, mode="examples", n=n, seed=0)
         counts = chosen.groupby(["digit", "sex"]).size()
         assert counts.index.equals(sizes.index)  # every digit and sex of the test fold
         assert (counts == np.minimum(n, sizes)).all()
         assert set(chosen["sample_id"]) <= set(table["sample_id"])
-    assert ex.select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist() == \
-        ex.select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist()
-    assert len(ex.select_examples(table, task, mode="all")) == len(table)
-    single = ex.select_examples(table, task, mode="single")
+    assert select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist() == \
+        select_examples(table, task, mode="examples", n=2, seed=3)["sample_id"].tolist()
+    assert len(select_examples(table, task, mode="all")) == len(table)
+    single = select_examples(table, task, mode="single")
     assert single["sample_id"].tolist() == table["sample_id"].head(1).tolist()
     for bad in (0, 6):
         with pytest.raises(ParameterError, match="1 to 5"):
-            ex.select_examples(table, task, n=bad)
+            select_examples(table, task, n=bad)
     with pytest.raises(ParameterError, match="examples"):
-        ex.select_examples(table, task, mode="some")
+        select_examples(table, task, mode="some")
 
 
 def test_wrong_and_correct_filters_match_the_predictions(digits):
     run, task, table = digits
     pred = predictions_file(run, task)
     assert (table["predicted"] == pred["predicted"]).all() and (table["correct"] == pred["correct"]).all()
-    wrong = ex.select_predictions(table, which="wrong")
-    correct = ex.select_predictions(table, which="correct")
+    wrong = select_predictions(table, which="wrong")
+    correct = select_predictions(table, which="correct")
     assert wrong["sample_id"].tolist() == pred.loc[~pred["correct"], "sample_id"].tolist()
     assert correct["sample_id"].tolist() == pred.loc[pred["correct"], "sample_id"].tolist()
     assert (wrong["actual"] != wrong["predicted"]).all() and (correct["actual"] == correct["predicted"]).all()
-    assert ex.select_predictions(table, which="wrong", first=3)["sample_id"].tolist() == \
+    assert select_predictions(table, which="wrong", first=3)["sample_id"].tolist() == \
         wrong["sample_id"].head(3).tolist()
     assert (table["target"] == [task.classes.index(p) for p in table["predicted"]]).all()
     with pytest.raises(ParameterError):
-        ex.select_predictions(table, which="right")
+        select_predictions(table, which="right")
 
 
 def test_one_given_sample_and_samples_outside_the_test_fold(digits):
     run, task, table = digits
     row = table.iloc[7]
     # participant given as a number without its leading zero, as a user would type it
-    one = ex.select_sample(table, run, task, digit=int(row["digit"]), participant=int(row["participant"]),
+    one = select_sample(table, run, task, digit=int(row["digit"]), participant=int(row["participant"]),
                            repetition=int(row["repetition"]))
     assert one["sample_id"].tolist() == [row["sample_id"]]
-    assert ex.select_sample(table, run, task, sample_id=row["sample_id"])["sample_id"].tolist() == [row["sample_id"]]
+    assert select_sample(table, run, task, sample_id=row["sample_id"])["sample_id"].tolist() == [row["sample_id"]]
     from xaispec.data.splits import load_split
 
     train_id = load_split(run.dir, "digit", 0, "train")[0]  # e.g. "0_01_0": a training sample
     digit, participant, rep = train_id.split("_")
     for kwargs in ({"sample_id": train_id}, {"digit": digit, "participant": participant, "repetition": rep}):
         with pytest.raises(ParameterError, match="xaispec info participants synthetic-digits --label digit --fold 0"):
-            ex.select_sample(table, run, task, **kwargs)
+            select_sample(table, run, task, **kwargs)
 
 
 def test_embedded_signal_is_the_one_preprocessing_used(digits):
@@ -151,10 +157,10 @@ def test_embedded_signal_is_the_one_preprocessing_used(digits):
 
     run, task, table = digits
     store = Store(run.store("alexnet"))
-    root = ex.find_corpus_root(store)
+    root = find_corpus_root(store)
     for i in (0, 1):
         row = table.iloc[i]
-        y = ex.embedded_signal(row, root, store.attrs["config"]["mode"])
+        y = embedded_signal(row, root, store.attrs["config"]["mode"])
         assert y.shape == (8000,)
         assert np.abs(y[:int(row["offset"])]).max() == 0  # zeros before the stored offset
         np.testing.assert_allclose(alexnet_spectrogram(y), store.load([int(row["row"])])[0], atol=1e-4)
@@ -180,8 +186,8 @@ def test_figures_sounds_and_result_files_follow_the_study(digits):
     from xaispec.explain import Explanation
 
     run, task, table = digits
-    samples = ex.select_examples(table, task, n=1).iloc[[0, 5]]
-    result = ex.explain(run, task, samples, methods=["gradcam", "lime"], params=FAST, progress=False)
+    samples = select_examples(table, task, n=1).iloc[[0, 5]]
+    result = explain(run, task, samples, ExplainOptions(methods=["gradcam", "lime"], params=FAST, progress=False))
     assert not result.failures
     for _, row in samples.iterrows():
         p, s, d, r, pred = row["participant"], row["sex"], row["digit"], row["repetition"], row["predicted"]
@@ -195,7 +201,7 @@ def test_figures_sounds_and_result_files_follow_the_study(digits):
             assert_figure(base.with_name(base.name + "_panel.png"))
             assert_wav(base.with_suffix(".wav"))
     for method in ("gradcam", "lime"):
-        csv, npz, js = ex.result_paths(run, task, method)
+        csv, npz, js = result_paths(run, task, method)
         assert csv.name == f"{method}_digit_0.csv" and csv.parent.name == "explanations"
         rows = pd.read_csv(csv, dtype=str)
         assert rows["sample_id"].tolist() == samples["sample_id"].tolist()
@@ -207,7 +213,7 @@ def test_figures_sounds_and_result_files_follow_the_study(digits):
         record = json.loads(js.read_text())
         assert record["method"] == method and record["explained"] == 2 and record["failures"] == []
         assert "versions" in record["provenance"] and record["model_file"] == "models/AlexNet_digit_0.keras"
-    assert json.loads(ex.result_paths(run, task, "lime")[2].read_text())["params"]["num_samples"] == 40
+    assert json.loads(result_paths(run, task, "lime")[2].read_text())["params"]["num_samples"] == 40
     events = [json.loads(line)["event"] for line in (run.dir / "events.log").read_text().splitlines()]
     assert "explain_start" in events and "explain_done" in events
 
@@ -215,36 +221,36 @@ def test_figures_sounds_and_result_files_follow_the_study(digits):
 def test_finished_outputs_are_reused_unless_forced(digits):
     run, task, table = digits
     samples = table.iloc[[2]]
-    first = ex.explain(run, task, samples, methods=["gradcam"], progress=False)
+    first = explain(run, task, samples, ExplainOptions(methods=["gradcam"], progress=False))
     assert first.methods["gradcam"].explained == 1
     files = [run.dir / first.methods["gradcam"].csv, *first.figures]
     row = pd.read_csv(first.methods["gradcam"].csv, dtype=str).set_index("sample_id").loc[samples["sample_id"].iloc[0]]
     files += [run.dir / row["figure"], run.dir / row["panel"], run.dir / row["wav"]]
     before = {f: f.stat().st_mtime_ns for f in files}
-    again = ex.explain(run, task, samples, methods=["gradcam"], progress=False)
+    again = explain(run, task, samples, ExplainOptions(methods=["gradcam"], progress=False))
     assert again.methods["gradcam"].explained == 0 and again.methods["gradcam"].reused == 1
     assert {f: f.stat().st_mtime_ns for f in files} == before
-    forced = ex.explain(run, task, samples, methods=["gradcam"], force=True, progress=False)
+    forced = explain(run, task, samples, ExplainOptions(methods=["gradcam"], force=True, progress=False))
     assert forced.methods["gradcam"].explained == 1
     assert all(f.stat().st_mtime_ns > before[f] for f in files)
 
 
 def test_mixed_precision_models_are_explained_in_float32_unless_asked(digits):
     run, task, table = digits
-    bf16 = ex.model_copy(ex.load_model(run, task), "mixed_bfloat16")
-    assert ex.model_precision(bf16) == "mixed_bfloat16"
-    assert ex.model_precision(ex.float32_model(bf16)) == "float32"
-    plain = ex.float32_model(bf16)
-    assert ex.float32_model(plain) is plain  # a float32 model is not copied again
+    bf16 = model_copy(load_model(run, task), "mixed_bfloat16")
+    assert model_precision(bf16) == "mixed_bfloat16"
+    assert model_precision(float32_model(bf16)) == "float32"
+    plain = float32_model(bf16)
+    assert float32_model(plain) is plain  # a float32 model is not copied again
     samples = table.iloc[[0]]
-    res = ex.explain(run, task, samples, methods=["gradcam"], model=bf16, figures=False, force=True, progress=False)
+    quiet = ExplainOptions(methods=["gradcam"], figures=False, force=True, progress=False)
+    res = explain(run, task, samples, quiet, model=bf16)
     assert json.loads(res.methods["gradcam"].json.read_text())["precision"] == "float32"
-    res = ex.explain(run, task, samples, methods=["gradcam"], model=bf16, float32=False, figures=False, force=True,
-                     progress=False)
+    res = explain(run, task, samples, quiet.replace(float32=False), model=bf16)
     assert json.loads(res.methods["gradcam"].json.read_text())["precision"] == "mixed_bfloat16"
     # methods whose bfloat16 maps disagree with float32's are not offered as trained
     with pytest.raises(ParameterError, match="occlusion: explaining the model as trained .* not offered"):
-        ex.explain(run, task, samples, methods=["occlusion"], model=bf16, float32=False, progress=False)
+        explain(run, task, samples, ExplainOptions(methods=["occlusion"], float32=False, progress=False), model=bf16)
 
 
 def test_same_seed_same_maps(digits):
@@ -257,8 +263,9 @@ def test_same_seed_same_maps(digits):
     samples = table.loc[confidence.nsmallest(2).index]
     maps = []
     for seed in (0, 0, 1):
-        res = ex.explain(run, task, samples, methods=["lime", "smoothgrad"], params=FAST, seed=seed, force=True,
-                         figures=False, progress=False)
+        options = ExplainOptions(methods=["lime", "smoothgrad"], params=FAST, seed=seed, force=True, figures=False,
+                                 progress=False)
+        res = explain(run, task, samples, options)
         maps.append({m: Explanation.load(r.npz).maps for m, r in res.methods.items()})
     for method in ("lime", "smoothgrad"):
         np.testing.assert_array_equal(maps[0][method], maps[1][method])
@@ -268,7 +275,7 @@ def test_same_seed_same_maps(digits):
 def test_unknown_method_lists_the_valid_ones(digits):
     run, task, table = digits
     with pytest.raises(ParameterError) as err:
-        ex.explain(run, task, table.head(1), methods=["gradcamm"], progress=False)
+        explain(run, task, table.head(1), ExplainOptions(methods=["gradcamm"], progress=False))
     assert "gradcamm" in str(err.value) and "integrated_gradients" in str(err.value)
 
 
@@ -294,7 +301,7 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     from xaispec.explain.gradcam import GradCAM
 
     run, task, table = digits
-    wrong = ex.select_predictions(table, which="wrong", first=3)
+    wrong = select_predictions(table, which="wrong", first=3)
     assert len(wrong) == 3
     bad_id = wrong["sample_id"].iloc[1]
     from xaispec.data.store import Store
@@ -317,7 +324,7 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     failed = [line for line in res.output.splitlines() if line.startswith("failed:")]
     assert failed == [f"failed: AlexNet_digit_0 gradcam {bad_id}: RuntimeError: boom"]
     assert "gradcam: 2 explained" in res.output and "saliency: 3 explained" in res.output
-    csv, _, js = ex.result_paths(run, task, "gradcam")
+    csv, _, js = result_paths(run, task, "gradcam")
     done = pd.read_csv(csv, dtype=str)
     assert bad_id not in set(done["sample_id"]) and set(wrong["sample_id"]) - {bad_id} <= set(done["sample_id"])
     assert [f["sample_id"] for f in json.loads(js.read_text())["failures"]] == [bad_id]
@@ -332,11 +339,11 @@ def test_emotion_cnn1d_shap_plots_per_class_and_mean(smoke):
     from xaispec.explain import Explanation
 
     run, task = smoke["emotions"]
-    table = ex.test_table(run, task)
-    samples = ex.select_examples(table, task, n=1).head(6)
+    table = fold_table(run, task)
+    samples = select_examples(table, task, n=1).head(6)
     params = {"shap_kernel": {"nsamples": 64, "n_background": 20, "k": 5},
               "shap_permutation": {"max_evals": 257, "n_background": 4}}
-    res = ex.explain(run, task, samples, methods=["shap_kernel"], params=params, progress=False)
+    res = explain(run, task, samples, ExplainOptions(methods=["shap_kernel"], params=params, progress=False))
     assert not res.failures
     expl = Explanation.load(res.methods["shap_kernel"].npz)
     assert expl.maps.shape == (6, 128) and expl.extra["values"].shape == (6, 128, 8)
@@ -347,7 +354,8 @@ def test_emotion_cnn1d_shap_plots_per_class_and_mean(smoke):
     rows = pd.read_csv(res.methods["shap_kernel"].csv)
     assert len(rows) == 6 and res.methods["shap_kernel"].csv.name == "shap_kernel_CNN1D_emotion_0.csv"
     # the emotion study's estimator, with an Independent masker over training rows
-    res = ex.explain(run, task, samples, methods=["shap_permutation"], params=params, figures=False, progress=False)
+    res = explain(run, task, samples, ExplainOptions(methods=["shap_permutation"], params=params, figures=False,
+                                                     progress=False))
     values = Explanation.load(res.methods["shap_permutation"].npz).extra["values"]
     assert values.shape == (6, 128, 8) and np.abs(values).sum() > 0
     record = json.loads(res.methods["shap_permutation"].json.read_text())
@@ -360,9 +368,9 @@ def test_emotion_cnn2d_gradcam_and_lime_on_mel_images(smoke):
     from xaispec.audio.features import MEL2D_BANDS, MEL2D_FRAMES
 
     run, task = smoke["emotions_cnn2d"]
-    samples = ex.select_examples(ex.test_table(run, task), task, n=1).head(2)
+    samples = select_examples(fold_table(run, task), task, n=1).head(2)
     params = {"lime": {"num_samples": 40}}
-    res = ex.explain(run, task, samples, methods=["gradcam", "lime"], params=params, progress=False)
+    res = explain(run, task, samples, ExplainOptions(methods=["gradcam", "lime"], params=params, progress=False))
     assert not res.failures
     for method, folder in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
         expl = Explanation.load(res.methods[method].npz)

@@ -5,6 +5,9 @@ The map is aligned with the AudioMNIST study's 227 x 227 spectrogram: row ``k`` 
 ``scipy.signal.stft(x, 8000, nperseg=455, noverlap=420, window="hann")``. The chosen cells
 of the complex STFT are kept with their original phase, every other cell (including the
 ones outside the 227 x 227 area) is zeroed, and the inverse STFT gives the audio.
+
+:func:`audible_mel` does the same for a map on the emotion models' log-mel image (librosa's
+centred STFT, ``n_fft`` 2048, hop 512, at 22,050 Hz).
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
 #: first STFT frame and last (excluded, counted from the end) of the spectrogram's columns
 FIRST_FRAME, END_FRAME = 2, -1
 PEAK = 0.9
+#: STFT size of the mel images (librosa's default); their hop is 512 samples
+MEL_N_FFT = 2048
+MEL_HOP = 512
 
 
 def stft(x: np.ndarray) -> np.ndarray:
@@ -115,6 +121,57 @@ def audible_explanation(x: np.ndarray, attribution: np.ndarray, *, top_percent: 
         At 8 kHz; zeros when nothing audible is kept.
     """
     return normalise(reconstruct(x, top_cells(attribution, top_percent, absolute=absolute)), peak)
+
+
+def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 20.0, absolute: bool = False,
+                sr: int = 22050, peak: float = PEAK) -> np.ndarray:
+    """Audible explanation of a log-mel image: keep the STFT cells of the top mel cells.
+
+    The mel image is ``melspectrogram(y, n_fft=2048, hop_length=512, center=True)``: its
+    column ``j`` is STFT frame ``j``, and each STFT bin belongs to the mel band whose filter
+    weighs it most. The STFT cells under the top ``top_percent`` % mel cells keep their
+    magnitude and phase, the rest are zeroed, and the inverse STFT gives the audio.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        The excerpt (see :func:`xaispec.data.signals.excerpt_signal`).
+    attribution : np.ndarray, shape (n_mels, frames)
+    top_percent : float
+        Percentage of mel cells kept, in (0, 100].
+    absolute : bool
+        Rank cells by absolute attribution.
+    sr : int
+        Sampling rate of ``y``.
+    peak : float
+        Peak amplitude of the result.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float32
+    """
+    import librosa
+
+    a = np.asarray(attribution, dtype=np.float64)
+    if a.ndim != 2:
+        raise ParameterError(f"attribution must be (mel bands, frames), got shape {a.shape}")
+    if not 0 < top_percent <= 100:
+        raise ParameterError(f"top_percent={top_percent!r} must be in (0, 100]")
+    z = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=MEL_N_FFT, hop_length=MEL_HOP, center=True,
+                     pad_mode="constant")
+    if z.shape[1] != a.shape[1]:
+        raise ParameterError(f"attribution has {a.shape[1]} frames, the excerpt {z.shape[1]}")
+    score = np.nan_to_num(np.abs(a) if absolute else a, nan=-np.inf).ravel()
+    k = int(np.ceil(top_percent / 100.0 * score.size))
+    keep = np.zeros(score.size, dtype=bool)
+    keep[np.argsort(-score, kind="stable")[:k]] = True
+    keep = keep.reshape(a.shape)
+    fb = librosa.filters.mel(sr=sr, n_fft=MEL_N_FFT, n_mels=a.shape[0])
+    band = fb.argmax(axis=0)
+    covered = fb.max(axis=0) > 0
+    mask = keep[band] & covered[:, None]
+    out = librosa.istft(np.where(mask, z, 0), hop_length=MEL_HOP, n_fft=MEL_N_FFT, center=True, length=len(y))
+    return normalise(out, peak)
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sr: int = ALEXNET_SR) -> Path:

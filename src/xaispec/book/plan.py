@@ -38,7 +38,7 @@ def explain_options(profile: Profile, model: str) -> dict:
 
 def explain_outputs(run, task, method: str) -> list[Path]:
     """The result files an explain task leaves: ``explanations/{method}_{short}.csv``, ``.npz``, ``.json``."""
-    from ..study.explanations import result_paths
+    from ..study.results import result_paths
 
     return list(result_paths(run, task, method))
 

@@ -61,15 +61,14 @@ def explain_cmd(
     allow_failures: bool = typer.Option(False, help="exit 0 even if a method failed on some samples"),
 ):
     """Explain models' test samples: figures, audible explanations and result files (reused unless --force)."""
-    from ..study import explanations as ex
     from ..errors import ParameterError
+    from ..study import stage
+    from ..study.options import ExplainOptions
 
     p = profile_with(profile)
     run = open_run_dir(corpus, run_dir, p)
     seed = p.get("seed") if seed is None else seed
-    options = dict(methods=list(method or []) or None, params=explain_params(param), force=force,
-                   top_percent=top_percent, scale_waveform=scale_waveform, corpus_root=corpus_root, seed=seed,
-                   float32=float32, figures=figures)
+    params = explain_params(param)
     tasks = []
     for lab in label:
         for f in fold:
@@ -87,14 +86,16 @@ def explain_cmd(
                              f"({', '.join(t.name for t in tasks)}): give one --label and one --fold")
     if first is not None and which is None:
         raise ParameterError("--first needs --which wrong or --which correct")
+    options = ExplainOptions(methods=list(method or []) or None, params=params, force=force,
+                             top_percent=top_percent, scale_waveform=scale_waveform, corpus_root=corpus_root,
+                             seed=seed, float32=float32, figures=figures)
     if one:
-        results = [ex.explain_sample(run, tasks[0], sample_id=sample_id, digit=digit, participant=participant,
-                                     repetition=repetition, **options)]
+        results = [stage.explain_sample(run, tasks[0], options, sample_id=sample_id, digit=digit,
+                                        participant=participant, repetition=repetition)]
     elif which is not None:
-        results = [ex.explain_predictions(run, tasks[0], which=which, first=first, **options)]
+        results = [stage.explain_predictions(run, tasks[0], options, which=which, first=first)]
     else:
-        opts = {k: v for k, v in options.items() if k != "seed"}
-        results = ex.explain_models(run, tasks, mode=mode, n=n, seed=seed, **opts)
+        results = stage.explain_models(run, tasks, options, mode=mode, n=n)
     failures = []
     for res in results:
         if res.samples.empty:

@@ -7,7 +7,7 @@ TensorFlow, lime or shap: the methods import them when they compute.
 """
 from . import (gradcam, gradcampp, integrated_gradients, lime_image, occlusion, saliency,  # noqa: F401 (registration)
                shap_deep, shap_gradient, shap_kernel, shap_partition, shap_permutation, smoothgrad)
-from ._model import work
+from ._model import predict, work
 from .base import METHODS, Explainer, Explanation, get_explainer
 
-__all__ = ["METHODS", "Explainer", "Explanation", "get_explainer", "work"]
+__all__ = ["METHODS", "Explainer", "Explanation", "get_explainer", "predict", "work"]

@@ -155,19 +155,19 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
     the first ``options["examples_max"]`` of them when that is above 0), then the first
     ``wrong`` and ``correct`` predictions. Emotion models: one row per emotion and sex,
     ``options["rows"]`` of them spread over the classes. Returns the rows of
-    :func:`xaispec.study.explanations.test_table` with a ``section`` column
+    :func:`xaispec.study.samples.test_table` with a ``section`` column
     (``examples``, ``wrong``, ``correct``); a sample in several sections is listed once,
     under the first.
     """
     import numpy as np
     import pandas as pd
 
-    from ..study import explanations as ex
+    from .samples import select_examples, select_predictions, test_table
 
-    table = ex.test_table(run, task, model=model)
+    table = test_table(run, task, model=model)
     parts = []
     if task.model == "alexnet":
-        examples = ex.select_examples(table, task, mode="examples", n=int(options.get("examples", 1)), seed=seed)
+        examples = select_examples(table, task, mode="examples", n=int(options.get("examples", 1)), seed=seed)
         limit = int(options.get("examples_max", 0) or 0)
         if limit > 0:
             examples = examples.head(limit)
@@ -175,10 +175,10 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
         for which in ("wrong", "correct"):
             n = int(options.get(which, 0) or 0)
             if n > 0:
-                chosen = ex.select_predictions(table, which=which, first=None)
+                chosen = select_predictions(table, which=which, first=None)
                 parts.append(chosen.head(n).assign(section=which))
     else:
-        examples = ex.select_examples(table, task, mode="examples", n=1, seed=seed)
+        examples = select_examples(table, task, mode="examples", n=1, seed=seed)
         k = min(int(options.get("rows", 8)), len(examples))
         if k < len(examples):
             examples = examples.iloc[np.unique(np.linspace(0, len(examples) - 1, k).round().astype(int))]
@@ -189,23 +189,26 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
 
 def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, method: str,
                  options: dict | None = None) -> dict:
-    """Explain the book's samples of one model with one method (see :mod:`xaispec.study.explanations`):
+    """Explain the book's samples of one model with one method (see :mod:`xaispec.study.stage`):
     figures, panels, audible explanations and the ``explanations/{method}_{short}.csv`` table."""
-    from ..study import explanations as ex
+    from ..models.loading import load_model
+    from . import stage
+    from .options import ExplainOptions
 
     options = dict(options or {})
     run = open_run(corpus, root, profile)
     task = run.task(label, fold, model)
-    keras_model = ex._load_model(run, task)
+    keras_model = load_model(run, task)
     samples = book_samples(run, task, options, seed=profile.get("seed"), model=keras_model)
     from ..explain import METHODS
 
     params = {method: dict(options.get("params") or {})}  # the profile's book.explainer_params
     if options.get("background") and "n_background" in METHODS[method].defaults:
         params[method]["n_background"] = int(options["background"])
-    result = ex.explain(run, task, samples, methods=[method], params=params, seed=profile.get("seed"),
-                        top_percent=float(options.get("top_percent", 20.0)), progress=False, model=keras_model,
-                        selection={"way": "book", **options, "samples": len(samples)})
+    opts = ExplainOptions(methods=[method], params=params, seed=profile.get("seed"),
+                          top_percent=float(options.get("top_percent", 20.0)), progress=False)
+    result = stage.explain(run, task, samples, opts, model=keras_model,
+                           selection={"way": "book", **options, "samples": len(samples)})
     failures = [f.line() for f in result.failures]
     if failures and len(failures) >= len(samples):
         raise RuntimeError(f"{method} failed on every sample of {task.name}: {failures[0]}")
