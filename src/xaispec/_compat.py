@@ -30,6 +30,9 @@ MOVED = {
                           "xaispec.book.execute", "xaispec.book.run", "xaispec.book.state", "xaispec.book.page",
                           "xaispec.book.survey"),
     "xaispec.data.download": ("xaispec.data.fetch",),
+    "xaispec.explanations": ("xaispec.study.samples", "xaispec.study.stage", "xaispec.study.options",
+                             "xaispec.study.results", "xaispec.study.pictures", "xaispec.models.loading",
+                             "xaispec.data.signals"),
 }
 
 

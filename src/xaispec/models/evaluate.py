@@ -62,19 +62,11 @@ def confusion(y_true, y_pred, names: list[str]) -> pd.DataFrame:
 
 def predict(run: Run, task: Task, *, batch_size: int = 64):
     """Test-fold predictions of a trained model: (test part, probabilities (n, n_classes))."""
-    import keras
-
     from ..data.store import Store
     from .datasets import BatchReader, dataset, load_parts, load_scaling
+    from .loading import load_model
 
-    path = run.model_path(task)
-    if not path.is_file():
-        raise DataError(f"{path}: model not found (train it with 'xaispec train --label {task.label} "
-                        f"--fold {task.fold}')")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable Keras model ({str(exc).splitlines()[0][:200]})") from None
+    model = load_model(run, task)
     store = Store(run.store(task.representation))
     test = load_parts(run, task, store)["test"]
     reader = BatchReader(store.path)
