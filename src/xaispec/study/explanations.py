@@ -302,7 +302,7 @@ def test_table(run: Run, task: Task, *, model=None, batch_size: int = 64) -> pd.
     The predictions come from the evaluation's predictions file when it is newer than the
     model, else they are computed with ``model`` (loaded when None).
     """
-    from ..models.train import AUG, BatchReader, apply_scaling, load_parts, load_scaling
+    from ..models.datasets import AUG, BatchReader, apply_scaling, load_parts, load_scaling
 
     store = _store(run, task)
     test = load_parts(run, task, store)["test"]
@@ -724,7 +724,7 @@ def method_params(task: Task, method: str, params: dict | None = None, *, seed: 
 
 def _background(run: Run, task: Task, store, scaling: dict, seed: int) -> np.ndarray:
     """Up to :data:`BACKGROUND_POOL` training rows, drawn with ``seed``, scaled as in training."""
-    from ..models.train import BatchReader, apply_scaling, load_parts
+    from ..models.datasets import BatchReader, apply_scaling, load_parts
 
     train = load_parts(run, task, store)["train"]
     take = np.sort(np.random.default_rng(seed).choice(len(train), min(BACKGROUND_POOL, len(train)), replace=False))
@@ -785,7 +785,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, *, methods=None, params
     from tqdm.auto import tqdm
 
     from ..explain import METHODS, Explanation, get_explainer, work
-    from ..models.train import BatchReader, apply_scaling, load_scaling
+    from ..models.datasets import BatchReader, apply_scaling, load_scaling
 
     t0 = time.time()
     names = _parse_methods(methods, task)
