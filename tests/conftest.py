@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -98,3 +99,18 @@ def smoke_corpora(tmp_path_factory):
         table, _ = index_corpus(corpus, paths.corpus(corpus))
         write_splits(table, paths.run(corpus), labels=labels, n_folds=profile.get("splits.n_folds"))
     return root
+
+
+# a small digit-corpus index: three speakers, both sexes, two digits
+def index_of(rows):
+    """A corpus index of ``rows`` (sample_id, path, speaker, sex, repetition, digit)."""
+    return pd.DataFrame(rows, columns=["sample_id", "path", "speaker", "sex", "repetition", "digit"])
+
+
+INDEX = index_of([
+    ("0_01_0", "01/0_01_0.wav", "01", "male", 0, 0),
+    ("1_01_0", "01/1_01_0.wav", "01", "male", 0, 1),
+    ("0_02_0", "02/0_02_0.wav", "02", "female", 0, 0),
+    ("1_02_0", "02/1_02_0.wav", "02", "female", 0, 1),
+    ("1_03_0", "03/1_03_0.wav", "03", "male", 0, 1),
+])

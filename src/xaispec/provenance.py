@@ -80,3 +80,8 @@ def record(root: str | Path | None = None, *, commit: str | None = None) -> dict
         "platform": {"machine": platform.machine(), "system": platform.system(),
                      "processor": platform.processor()},
     }
+
+
+def uncommitted_note(commit: str) -> str:
+    """``" (with uncommitted changes)"`` for a :func:`git_commit` ending in ``+dirty``, else ``""``."""
+    return " (with uncommitted changes)" if str(commit).endswith("+dirty") else ""

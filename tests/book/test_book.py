@@ -185,6 +185,30 @@ def test_the_preface_names_corpus_and_profile(smoke_book):
     assert (root / "_build" / "html" / "index.html").read_text().count("book/preface.html") >= 1
 
 
+def test_glued_numbers_reach_the_pages(smoke_book):
+    """The prose's numbers are glued in the executed pages and pasted in when the book is built."""
+    import pandas as pd
+
+    from xaispec.data.corpora import index_corpus
+
+    root, _ = smoke_book
+    html = root / "_build" / "html" / "book"
+    for page in html.rglob("*.html"):
+        assert "{glue:" not in " ".join(parse(page).text), f"{page}: a glued value was not found"
+    assert '<span class="pasted-text">smoke</span>' in (html / "preface.html").read_text(encoding="utf-8")
+    run = root / "data" / "runs" / "synthetic-digits"
+    mean = pd.read_csv(run / "evaluation" / "evaluation_digit_mean.csv", index_col=0).loc["mean", "accuracy"]
+    assert f'<span class="pasted-text">{mean:.1%}</span>' in (html / "training" / "digit.html").read_text()
+    predictions = pd.read_csv(run / "predictions" / "predictions_digit_0.csv")
+    text = " ".join("".join(parse(html / "information" / "digit_0.html").text).split())
+    correct = int(predictions["correct"].sum())
+    assert (f"{len(predictions)} test recordings, {correct} predicted correctly ({correct / len(predictions):.1%}) "
+            f"and {len(predictions) - correct} wrongly") in text
+    index, _ = index_corpus("synthetic-digits", Paths(root).corpus("synthetic-digits"))
+    text = " ".join("".join(parse(html / "data" / "synthetic-digits.html").text).split())
+    assert f"This corpus has {len(index)} recordings by {index['speaker'].nunique()} speakers" in text
+
+
 def test_every_referenced_image_exists_and_decodes(smoke_book):
     from PIL import Image
 

@@ -1,10 +1,27 @@
-"""The corpora a book is made of: the ``--corpus`` choices resolved, and their names on pages."""
+"""The corpora a book is made of: the ``--corpus`` choices resolved, and how pages name and
+describe them."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterable
 
 from ..errors import ParameterError
+
+#: what the data chapter says about each named corpus (MyST Markdown, with citations)
+ABOUT = {
+    "synthetic-digits": "Spoken digits synthesized offline with espeak-ng voices, one voice per participant, "
+                        "in AudioMNIST's layout and with its participants' sexes (12 of 60 female).",
+    "audiomnist": "AudioMNIST {cite:p}`becker2024audiomnist`: 60 speakers say each digit 50 times at 48 kHz.",
+    "fsdd": "The Free Spoken Digit Dataset {cite:p}`jackson2018fsdd`: 6 speakers, 8 kHz recordings.",
+    "synthetic-emotions": "Two statements spoken with eight emotions by espeak-ng voices (prosody per emotion), "
+                          "in RAVDESS's layout: odd actors male, even actors female.",
+    "ravdess": "RAVDESS speech {cite:p}`livingstone2018ravdess`: 24 actors, 8 emotions, 2 statements, 48 kHz.",
+}
+
+#: the preface's note on a book built from synthetic corpora
+SYNTHETIC_NOTE = ("The synthetic corpora are spoken by espeak-ng voices in the layouts of AudioMNIST and RAVDESS, "
+                  "so the book can be built offline in minutes; their accuracies and maps show the method, "
+                  "not the published numbers.")
 
 #: corpus sets a book can use: ``--corpus NAME`` -> (digit corpus, emotion corpus)
 CORPUS_SETS = {"synthetic": ("synthetic-digits", "synthetic-emotions"), "real": ("audiomnist", "ravdess")}
@@ -80,3 +97,35 @@ def resolve_corpora(choices: Iterable[str] | str | None, default: str = "synthet
 def corpus_label(name: str) -> str:
     """A corpus's short name for pages: ``synthetic-digits``, or a manifest's file stem."""
     return Path(name).stem if name.endswith(".csv") else name
+
+
+def corpus_about(name: str) -> str:
+    """What the data chapter says about corpus ``name`` (MyST Markdown): :data:`ABOUT`, else
+    the corpus's one-line description."""
+    from ..data.corpora import get_corpus
+
+    spec = get_corpus(name)
+    return ABOUT.get(spec.name, spec.description)
+
+
+def corpora_markdown(corpora: dict[str, str]) -> str:
+    """A Markdown list of a book's corpora: ``* the **digits** corpus `name`: description``.
+
+    Parameters
+    ----------
+    corpora : dict
+        Corpus kind -> corpus name (the pages' ``corpora`` parameter); a name that is not
+        one of the known corpora is listed without a description.
+    """
+    from ..data.corpora import CORPORA
+
+    lines = []
+    for kind, name in corpora.items():
+        spec = CORPORA.get(name)
+        lines.append(f"* the **{kind}** corpus `{name}`" + (f": {spec.description}" if spec else ""))
+    return "\n".join(lines)
+
+
+def synthetic_note(corpora: dict[str, str]) -> str:
+    """:data:`SYNTHETIC_NOTE` when any of ``corpora`` (kind -> name) is synthetic, else ``""``."""
+    return SYNTHETIC_NOTE if any(str(name).startswith("synthetic") for name in corpora.values()) else ""

@@ -2,7 +2,9 @@
 
 A chapter makes one :class:`Page` from its parameters and shows everything through it, so
 that figures are files beside the page with labels for ``{numref}``, tables sort on a click
-(a little inline JavaScript, :data:`SORT_JS`) and audio is embedded in the HTML.
+(a little inline JavaScript, :data:`SORT_JS`) and audio is embedded in the HTML. Numbers
+the page's prose quotes are glued (:meth:`Page.glue`) and pasted into its Markdown cells
+with ``{glue:text}`name``` when the book is built.
 """
 from __future__ import annotations
 
@@ -138,23 +140,74 @@ class Page:
             cells.append(":::{grid-item}\n" + self.figure_markdown(fig, caption, name) + ":::\n")
         display(Markdown(f"::::{{grid}} 1 2 {columns} {columns}\n" + "".join(cells) + "::::\n"))
 
+    # -- glued values ------------------------------------------------------------------
+    @staticmethod
+    def glue(**values) -> None:
+        """Glue values for the page's Markdown cells, which paste them with
+        ``{glue:text}`name``` (or ``{glue:text}`name:.1%``` with a format).
+
+        NumPy scalars are glued as the Python numbers they hold, so that a format applies.
+        Nothing is shown where the cell runs.
+        """
+        from myst_nb import glue
+
+        for name, value in values.items():
+            glue(name, plain(value), display=False)
+
+    @staticmethod
+    def glue_markdown(**texts: str) -> None:
+        """Glue Markdown texts, pasted with ``{glue:md}`name:myst``` in a line or the
+        ``{glue:md}`` directive (option ``:format: myst``) as a block."""
+        from IPython.display import Markdown
+        from myst_nb import glue
+
+        for name, text in texts.items():
+            glue(name, Markdown(text), display=False)
+
     # -- tables and text ---------------------------------------------------------------
     @staticmethod
     def markdown(text: str) -> None:
-        """Show Markdown text."""
+        """Show Markdown text (nothing when ``text`` is empty)."""
         from IPython.display import Markdown, display
 
-        display(Markdown(text))
+        if text:
+            display(Markdown(text))
+
+    @staticmethod
+    def yaml(values: dict) -> None:
+        """Show ``values`` as a YAML code block, in their order."""
+        import yaml
+
+        Page.markdown("```yaml\n" + yaml.safe_dump(values, sort_keys=False) + "```")
 
     @staticmethod
     def table(frame, *, caption: str | None = None, sortable: bool = True, floatfmt: str = "{:.3f}",
-              max_rows: int | None = None) -> None:
-        """An HTML table; with ``sortable`` a click on a column header sorts by it."""
+              max_rows: int | None = None, columns: list | None = None, empty: str | None = None) -> None:
+        """An HTML table; with ``sortable`` a click on a column header sorts by it.
+
+        Parameters
+        ----------
+        frame : DataFrame or rows
+            The table, or rows for a DataFrame with ``columns``.
+        caption : str, optional
+        sortable : bool
+        floatfmt : str
+            How floats are written.
+        max_rows : int, optional
+            Show the first rows only.
+        columns : list, optional
+            The column names of ``frame`` given as rows.
+        empty : str, optional
+            Shown (as Markdown) instead of a table without rows; ``""`` shows nothing.
+        """
         from IPython.display import HTML, display
 
         import pandas as pd
 
-        frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
+        frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame, columns=columns)
+        if empty is not None and not len(frame):
+            Page.markdown(empty)
+            return
         if max_rows is not None and len(frame) > max_rows:
             frame = frame.head(max_rows)
         cols = list(frame.columns)
@@ -181,6 +234,35 @@ class Page:
         from IPython.display import HTML, display
 
         display(HTML(audio_html(data, rate, label)))
+
+
+def plain(value):
+    """``value`` as a plain Python object: a NumPy scalar becomes the int, float or bool it holds."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
+def settings_table(settings: dict, *, columns=("setting", "value"), value=str):
+    """A two-column table of a mapping, one row per key in order.
+
+    Parameters
+    ----------
+    settings : dict
+    columns : pair of str
+        The column names.
+    value : callable
+        Writes each value (``str``; ``json.dumps`` keeps the JSON spelling).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    return pd.DataFrame({columns[0]: list(settings), columns[1]: [value(v) for v in settings.values()]},
+                        columns=list(columns))
 
 
 def audio_html(data, rate: int | None = None, label: str | None = None) -> str:

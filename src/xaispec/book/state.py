@@ -2,8 +2,9 @@
 
 The folder holds the task stamps, ``events.log``, ``extra_pages.json`` (pages added with
 ``xaispec chapter``) and ``book.json`` (the profile and corpora of the last ``xaispec
-book``). :func:`timings` reads the stamps for the reproducibility page; :func:`context`
-gives a page its paths, profile and run.
+book``). :func:`timings` reads the stamps for the reproducibility page (:func:`work_per_kind`
+and :func:`slowest_first` summarise them); :func:`context` gives a page its paths, profile and
+run, :func:`corpus_runs` the runs of a book's corpora.
 """
 from __future__ import annotations
 
@@ -62,6 +63,34 @@ def timings(paths: Paths | None = None):
     return pd.DataFrame(rows, columns=columns)
 
 
+#: the work columns of :func:`timings`, summed by :func:`work_per_kind`
+WORK = ("image_epochs", "forward", "backward")
+
+
+def work_per_kind(steps):
+    """Tasks, seconds and counted work summed per kind of task.
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        :func:`timings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``kind`` (sorted) with ``tasks`` (how many), ``seconds`` and the sums of
+        :data:`WORK`.
+    """
+    return (steps.groupby("kind").agg(tasks=("task", "size"), seconds=("seconds", "sum"),
+                                      **{k: (k, "sum") for k in WORK})
+            .reset_index())
+
+
+def slowest_first(steps):
+    """:func:`timings` ordered by seconds, the longest task first."""
+    return steps.sort_values("seconds", ascending=False)
+
+
 def context(profile: str, corpus: str | None = None):
     """``(paths, profile, run)`` for a chapter: the run is None without a corpus.
 
@@ -75,3 +104,16 @@ def context(profile: str, corpus: str | None = None):
     prof = load_profile(profile)
     run = open_run(corpus, str(paths.root), prof) if corpus else None
     return paths, prof, run
+
+
+def corpus_runs(profile: str, corpora: dict) -> dict:
+    """The runs of a book's corpora: corpus name -> :class:`~xaispec.models.runs.Run`.
+
+    Parameters
+    ----------
+    profile : str
+        The profile's name or YAML path.
+    corpora : dict
+        Corpus kind -> name (the pages' ``corpora`` parameter); empty names are left out.
+    """
+    return {name: context(profile, name)[2] for name in corpora.values() if name}

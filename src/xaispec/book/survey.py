@@ -1,5 +1,8 @@
-"""The survey chapter's toy problem: a tiny spectrogram-like task and a small CNN that solves it."""
+"""The survey chapter's toy problem: a tiny spectrogram-like task, a small CNN that solves it,
+and each explanation method's maps of it."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 def toy_problem(n: int = 96, size: int = 24, seed: int = 0):
@@ -49,3 +52,69 @@ def toy_problem(n: int = 96, size: int = 24, seed: int = 0):
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[..., None], y, epochs=15, batch_size=16, verbose=0)
     return model, x[..., None], y
+
+
+@dataclass
+class ToyDemo:
+    """The survey's demonstration: the toy model, its data and what the methods explain.
+
+    Attributes
+    ----------
+    model : keras.Model
+    x, y : numpy.ndarray
+        The training inputs (n, size, size, 1) and their classes.
+    demo : numpy.ndarray
+        The inputs every method explains: the first two, one of each class.
+    background : numpy.ndarray
+        Reference inputs for the SHAP estimators (inputs 8 to 39).
+    accuracy : float
+        The share of training inputs the model classifies correctly.
+    """
+
+    model: object
+    x: object
+    y: object
+    demo: object
+    background: object
+    accuracy: float
+
+    @property
+    def inputs(self) -> int:
+        """How many training inputs there are."""
+        return len(self.x)
+
+
+def toy_demo(**kwargs) -> ToyDemo:
+    """:func:`toy_problem` (``kwargs`` passed on), its demonstration inputs and accuracy."""
+    model, x, y = toy_problem(**kwargs)
+    accuracy = float((model.predict(x, verbose=0).argmax(axis=1) == y).mean())
+    return ToyDemo(model, x, y, demo=x[:2], background=x[8:40], accuracy=accuracy)
+
+
+def toy_figure(toy: ToyDemo, method: str, title: str, **params):
+    """Explain the demonstration inputs with ``method`` and draw each input beside its map.
+
+    Parameters
+    ----------
+    toy : ToyDemo
+    method : str
+        An explainer name (:func:`xaispec.explain.get_explainer`).
+    title : str
+        The method's name on the figure and in the caption.
+    **params
+        The explainer's parameters.
+
+    Returns
+    -------
+    tuple
+        ``(figure, caption)``; the caption states the seconds the method took.
+    """
+    from ..explain import get_explainer
+    from ..figures.maps import input_map_pairs
+
+    explanation = get_explainer(method, toy.model, **params).explain(toy.demo)
+    fig = input_map_pairs([d[..., 0] for d in toy.demo], explanation.maps,
+                          [f"input, class {c}" for c in toy.y[:len(toy.demo)]], title)
+    caption = (f"{title} on the toy problem: each input (class 0 = horizontal band, class 1 = vertical band) "
+               f"beside its map ({explanation.runtime:.2f} s for both).")
+    return fig, caption

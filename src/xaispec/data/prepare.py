@@ -41,6 +41,17 @@ from .store import create_preallocated, finish_store, store_name
 REPRESENTATIONS = ("alexnet", "mel128", "mel2d")
 STORE_FORMAT = 1
 
+#: how a recording becomes each representation, step by step (as the data chapter lists it)
+PREPROCESSING = {
+    "alexnet": ("read the WAV (any rate, stereo mixed down)", "resample to 8 kHz (the study's scipy resampler)",
+                "embed the clip in 8,000 zeros at a seeded random offset (longer clips: loudest second, flagged)",
+                "STFT: 455-sample Hann window, 420 overlap; keep |Z|[0:227, 2:-1]",
+                "amplitude to dB relative to the maximum: 227 x 227 values in [-80, 0]"),
+    "mel128": ("load 2.5 s from 0.6 s at 22,050 Hz (librosa)", "128-band mel power spectrogram, mean over time",
+               "a second copy with seeded Gaussian noise (the study's augmentation)"),
+    "mel2d": ("the same 2.5 s excerpt", "40-band log-mel spectrogram: a 40 x 108 image for image explainers"),
+}
+
 
 @dataclass(frozen=True)
 class PrepareConfig:

@@ -3,8 +3,9 @@
 Every function returns a :class:`matplotlib.figure.Figure` and, given ``path``, writes a
 PNG atomically. The modules: :mod:`.spectrograms` (a clip's waveform, spectrogram and
 explanation overlays), :mod:`.shap` (SHAP values of tabular features), :mod:`.training`
-(learning curves, confusion matrices), :mod:`.paths` (the studies' figure file names),
-:mod:`.canvas` (pyplot-free figures, atomic saving).
+(learning curves, confusion matrices), :mod:`.corpora` (recordings per speaker, feature
+profiles per label), :mod:`.maps` (inputs beside their explanation maps), :mod:`.paths` (the
+studies' figure file names), :mod:`.canvas` (pyplot-free figures, atomic saving).
 """
 from .canvas import save_figure
 from .paths import METHOD_DIRS, SAMPLE_KINDS, figure_path

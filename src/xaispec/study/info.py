@@ -1,5 +1,7 @@
 """Input information: which samples a model got wrong or right, who is in a test fold,
-and the sex of participants. Library functions for notebooks; ``xaispec info`` prints them."""
+and the sex of participants. Library functions for notebooks; ``xaispec info`` prints them.
+The input-information chapter summarises the predictions with :func:`prediction_counts`,
+:func:`prediction_table`, :func:`confusion_counts` and :func:`accuracy_by_participant`."""
 from __future__ import annotations
 
 import pandas as pd
@@ -78,3 +80,48 @@ def participant_sex(run: Run, participants=None) -> pd.DataFrame:
                 raise ParameterError(f"participant {p!r} is not in the corpus; valid: {', '.join(sex.index)}")
             wanted.append(text)
     return pd.DataFrame({"participant": wanted, "sex": [sex[w] for w in wanted]})
+
+
+#: the columns of a prediction table, in this order (those the predictions have)
+PREDICTION_COLUMNS = ("sample_id", "digit", "participant", "sex", "repetition", "actual", "predicted")
+
+
+def prediction_counts(table: pd.DataFrame) -> dict:
+    """How many predictions there are, how many were correct (and their share) and how many wrong.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`predictions` with ``which="all"`` (a boolean ``correct`` column).
+
+    Returns
+    -------
+    dict
+        ``total``, ``correct``, ``wrong`` (ints) and ``share`` (correct / total; 0 when empty).
+    """
+    total = len(table)
+    correct = int(table["correct"].sum()) if total else 0
+    return {"total": total, "correct": correct, "wrong": total - correct, "share": correct / max(total, 1)}
+
+
+def prediction_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`PREDICTION_COLUMNS` of some predictions, and the model's ``confidence``
+    (its highest class probability, from the ``p_<class>`` columns) when it has them."""
+    out = table[[c for c in PREDICTION_COLUMNS if c in table.columns]].copy()
+    probs = [c for c in table.columns if c.startswith("p_")]
+    if probs:
+        out["confidence"] = table[probs].max(axis=1)
+    return out
+
+
+def confusion_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """How often each (actual, predicted) pair occurs in ``table``, the most frequent first."""
+    return (table.groupby(["actual", "predicted"]).size().rename("count").reset_index()
+            .sort_values("count", ascending=False))
+
+
+def accuracy_by_participant(table: pd.DataFrame) -> pd.DataFrame:
+    """Per participant (and sex): the test ``recordings`` and the share predicted correctly
+    (``accuracy``), from :func:`predictions` with ``which="all"``."""
+    return (table.groupby(["participant", "sex"])["correct"].agg(["size", "mean"]).reset_index()
+            .rename(columns={"size": "recordings", "mean": "accuracy"}))

@@ -10,7 +10,8 @@ of a manifest CSV.
 
 Files that do not fit the corpus (a name that does not match its pattern, a speaker
 missing from the meta file, a duplicate sample id) are not indexed: each becomes a
-:class:`Skip` naming the file and the reason.
+:class:`Skip` naming the file and the reason. :mod:`.summary` gives the facts a page
+states about an index and the recordings it shows as examples.
 """
 from .audiomnist import AUDIOMNIST_FEMALE, index_audiomnist, read_audiomnist_meta
 from .base import BASE_COLUMNS, LABELS, Corpus, Skip, main_label, speakers_table
@@ -18,16 +19,20 @@ from .fsdd import index_fsdd, read_fsdd_speakers
 from .manifest import index_manifest
 from .ravdess import EMOTIONS, STATEMENTS, index_ravdess, parse_ravdess_name
 from .registry import CORPORA, get_corpus, index_corpus
+from .summary import DESCRIBED_LABELS, corpus_summary, example_recordings, sex_counts
 
 __all__ = [
     "AUDIOMNIST_FEMALE",
     "BASE_COLUMNS",
     "CORPORA",
+    "DESCRIBED_LABELS",
     "EMOTIONS",
     "LABELS",
     "STATEMENTS",
     "Corpus",
     "Skip",
+    "corpus_summary",
+    "example_recordings",
     "get_corpus",
     "index_audiomnist",
     "index_corpus",
@@ -38,5 +43,6 @@ __all__ = [
     "parse_ravdess_name",
     "read_audiomnist_meta",
     "read_fsdd_speakers",
+    "sex_counts",
     "speakers_table",
 ]
