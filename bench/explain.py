@@ -68,14 +68,14 @@ def step(msg: str) -> None:
 # ---------------------------------------------------------------- models and inputs
 
 def _trained(label: str, fold, model: str, override: Path | None):
-    """(model file, Run, Task) of a trained smoke model, or (None, None, None)."""
+    """(model file, Run, ModelSpec) of a trained smoke model, or (None, None, None)."""
     from xaispec.config import Paths
-    from xaispec.models.runs import Run, Task
+    from xaispec.models.runs import Run, ModelSpec
 
     corpus = "synthetic-digits" if model == "alexnet" else "synthetic-emotions"
     paths = Paths.default()
     run = Run(paths.run(corpus), paths.processed / corpus)
-    task = Task(label, fold, model)
+    task = ModelSpec(label, fold, model)
     path = override or run.model_path(task)
     if path.is_file() and run.store(task.representation).is_file() and run.model_path(task) == path:
         return path, run, task

@@ -160,6 +160,7 @@ def test_old_import_paths_still_work_and_say_where_things_went():
             "from xaispec.train import BatchReader, train\n"
             "from xaispec.info import predictions\nfrom xaispec.study.info import predictions as p2\n"
             "assert Run is New and predictions is p2\n"
+            "from xaispec.runs import Task\nfrom xaispec.models.runs import ModelSpec\nassert Task is ModelSpec\n"
             "assert 'tensorflow' not in sys.modules\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "xaispec.runs moved to xaispec.models.runs" in out

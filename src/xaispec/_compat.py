@@ -35,6 +35,9 @@ MOVED = {
                              "xaispec.data.signals"),
 }
 
+#: names renamed in the move: old module -> {old name: new name}
+RENAMED = {"xaispec.runs": {"Task": "ModelSpec"}, "xaispec.train": {"_compile": "compile_model"}}
+
 
 def public_names(module: types.ModuleType) -> list[str]:
     names = getattr(module, "__all__", None)
@@ -57,6 +60,8 @@ class _Alias(importlib.abc.Loader):
             new = importlib.import_module(target)
             for name in public_names(new):
                 setattr(module, name, getattr(new, name))
+        for old, new_name in RENAMED.get(module.__name__, {}).items():
+            setattr(module, old, getattr(module, new_name))
 
 
 class MovedFinder(importlib.abc.MetaPathFinder):

@@ -14,7 +14,7 @@ from xaispec.cli import app
 from xaispec.config import Paths, load_profile
 from xaispec.errors import DataError, ParameterError
 from xaispec.models.evaluate import metrics, summarize
-from xaispec.models.runs import Run, Task
+from xaispec.models.runs import Run, ModelSpec
 
 
 def cli(*args, code=0):
@@ -160,7 +160,7 @@ def test_summary_mean_std_and_confusion(tmp_path):
     run = Run(tmp_path, tmp_path)
     (tmp_path / "evaluation").mkdir()
     for fold, acc, cm in ((0, 0.5, [[2, 2], [0, 4]]), (1, 0.9, [[4, 0], [1, 3]])):
-        task = Task("gender", fold)
+        task = ModelSpec("gender", fold)
         pd.DataFrame([{"model": task.name, "test_samples": 8, "accuracy": acc}]).to_csv(run.evaluation_path(task),
                                                                                        index=False)
         pd.DataFrame(cm, index=["male", "female"], columns=["male", "female"]).to_csv(run.confusion_path(task))

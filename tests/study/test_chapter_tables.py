@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xaispec.models.runs import Run, Task
+from xaispec.models.runs import Run, ModelSpec
 
 from conftest import INDEX
 
@@ -114,7 +114,7 @@ def sidecar(epochs=2, sigmoid=False, **extra):
 def test_training_facts_and_the_sigmoid_note():
     from xaispec.study.training import fold_tasks, sigmoid_note, training_facts
 
-    assert fold_tasks("digit", [0, 2]) == [Task("digit", 0, "alexnet"), Task("digit", 2, "alexnet")]
+    assert fold_tasks("digit", [0, 2]) == [ModelSpec("digit", 0, "alexnet"), ModelSpec("digit", 2, "alexnet")]
     facts = training_facts([sidecar(precision_reason="no AVX-512"), sidecar()], [0, 2])
     assert facts == {"n_models": 2, "fold_list": "0, 2", "epochs": 2, "learning_rate": 0.01, "batch_size": 8,
                      "scaling": "standardize", "precision": "float32", "precision_reason": "no AVX-512",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from xaispec.errors import ParameterError
-from xaispec.models.runs import Task
+from xaispec.models.runs import ModelSpec
 from xaispec.study.options import DEFAULT_METHODS, DEFAULT_PARAMS, ExplainOptions, method_params
 
 
@@ -14,14 +14,14 @@ def test_defaults_are_the_explain_commands():
     o = ExplainOptions()
     assert (o.methods, o.params, o.force, o.top_percent, o.scale_waveform, o.corpus_root, o.seed, o.float32,
             o.figures, o.progress) == (None, None, False, 20.0, False, None, 0, True, True, True)
-    task = Task("digit", 0)
+    task = ModelSpec("digit", 0)
     assert o.methods_for(task) == list(DEFAULT_METHODS["alexnet"])
     assert o.params_for(task, "lime") == {**DEFAULT_PARAMS["alexnet"]["lime"], "seed": 0}
 
 
 def test_methods_are_checked_and_kept_once_in_order():
     o = ExplainOptions(methods=["lime", "gradcam", "lime"])
-    assert o.methods == ("lime", "gradcam") and o.methods_for(Task("digit", 0)) == ["lime", "gradcam"]
+    assert o.methods == ("lime", "gradcam") and o.methods_for(ModelSpec("digit", 0)) == ["lime", "gradcam"]
     assert ExplainOptions(methods="lime").methods == ("lime",)
     assert ExplainOptions(methods=[]).methods is None
     with pytest.raises(ParameterError) as err:
@@ -60,7 +60,7 @@ def test_replace_gives_a_validated_copy():
 
 
 def test_method_params_layer_the_model_defaults_the_seed_and_the_options():
-    task = Task("emotion", 0, "cnn1d")
+    task = ModelSpec("emotion", 0, "cnn1d")
     assert method_params(task, "shap_kernel", {"shap_kernel": {"k": 5}}, seed=7)["k"] == 5
     o = ExplainOptions(params={"shap_kernel": {"k": 5}}, seed=7)
     assert o.params_for(task, "shap_kernel") == method_params(task, "shap_kernel", {"shap_kernel": {"k": 5}}, seed=7)

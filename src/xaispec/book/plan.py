@@ -106,13 +106,13 @@ class BookPlan(BookPages):
     def model_tasks(self, graph: Graph, kind: str, label: str, fold, model: str) -> str:
         """Add train and evaluate of one model; return the evaluate task's id."""
         from ..data.corpora import get_corpus
-        from ..models.runs import Task as RunTask
+        from ..models.runs import ModelSpec
         from ..models.train import settings
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
         run = self.run(kind)
-        task = RunTask(label, fold, model)
+        task = ModelSpec(label, fold, model)
         cfg = {"settings": settings(self.profile, model, label), "mode": self.profile.get("prepare.mode")}
         args = dict(self._common(corpus), label=label, fold=fold, model=model)
         rep = task.representation
@@ -143,7 +143,7 @@ class BookPlan(BookPages):
     def explain_task(self, graph: Graph, kind: str, label: str, fold, model: str, method: str) -> str:
         """Add one model and its explanation with ``method``; return the explain task's id."""
         from ..data.corpora import get_corpus
-        from ..models.runs import Task as RunTask
+        from ..models.runs import ModelSpec
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
@@ -153,7 +153,7 @@ class BookPlan(BookPages):
         options = {**self.explain_options(model),
                    "params": dict(self.book["explainer_params"].get(model, {}).get(method, {}))}
         run = self.run(kind)
-        outputs = tuple(str(p) for p in explain_outputs(run, RunTask(label, fold, model), method))
+        outputs = tuple(str(p) for p in explain_outputs(run, ModelSpec(label, fold, model), method))
         xid = f"explain:{name}:{label}:{fold}:{model}:{method}"
         graph.add(Task(xid, step_explain, dict(self._common(corpus), label=label, fold=fold, model=model,
                                                method=method, options=options),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from .runs import Run, Task, targets
+from .runs import Run, ModelSpec, targets
 
 AUG = "#noise"
 
@@ -29,7 +29,7 @@ class Part:
         return len(self.y)
 
 
-def load_parts(run: Run, task: Task, store) -> dict[str, Part]:
+def load_parts(run: Run, task: ModelSpec, store) -> dict[str, Part]:
     """The train, validate and test parts of ``task`` as store references.
 
     For the 1D CNN the training part also holds the noise-augmented copies (the
@@ -123,7 +123,7 @@ def apply_scaling(x: np.ndarray, scaling: dict) -> np.ndarray:
     return out.astype(np.float32)[..., None]
 
 
-def load_scaling(run: Run, task: Task) -> dict:
+def load_scaling(run: Run, task: ModelSpec) -> dict:
     """The scaling saved beside a trained model."""
     path = run.model_path(task).with_suffix(".scaling.json")
     if not path.is_file():

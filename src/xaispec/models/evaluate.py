@@ -10,7 +10,7 @@ import pandas as pd
 from .._io import write_text_atomic
 from ..errors import DataError
 from ..events import EventLog
-from .runs import Run, Task
+from .runs import Run, ModelSpec
 
 METRICS = ("accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted", "f1_weighted",
            "cohen_kappa", "roc_auc_ovr_macro")
@@ -60,7 +60,7 @@ def confusion(y_true, y_pred, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(mat, index=pd.Index(names, name="actual"), columns=pd.Index(names, name="predicted"))
 
 
-def predict(run: Run, task: Task, *, batch_size: int = 64):
+def predict(run: Run, task: ModelSpec, *, batch_size: int = 64):
     """Test-fold predictions of a trained model: (test part, probabilities (n, n_classes))."""
     from ..data.store import Store
     from .datasets import BatchReader, dataset, load_parts, load_scaling
@@ -77,7 +77,7 @@ def predict(run: Run, task: Task, *, batch_size: int = 64):
     return store, test, np.asarray(proba, dtype=np.float64)
 
 
-def evaluate(run: Run, task: Task) -> dict:
+def evaluate(run: Run, task: ModelSpec) -> dict:
     """Write the predictions, evaluation and confusion-matrix files of one model.
 
     Returns
@@ -139,7 +139,7 @@ def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
                      ("actor-disjoint folds", [f for f in folds if f != "random"])):
         scores = []
         for fold in fs:
-            path = run.evaluation_path(Task("emotion", fold, "cnn1d"))
+            path = run.evaluation_path(ModelSpec("emotion", fold, "cnn1d"))
             if not path.is_file():
                 raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label emotion --fold {fold}')")
             scores.append(pd.read_csv(path).iloc[0])
@@ -161,7 +161,7 @@ def summarize(run: Run, label: str, model: str, folds: list) -> dict[str, pd.Dat
     and its row-percentage version; written to the per-label mean files."""
     rows, mats = [], []
     for fold in folds:
-        task = Task(label, fold, model)
+        task = ModelSpec(label, fold, model)
         path = run.evaluation_path(task)
         if not path.is_file():
             raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label {label} --fold {fold}')")

@@ -7,16 +7,16 @@ only when a model is loaded or copied.
 from __future__ import annotations
 
 from ..errors import DataError
-from .runs import Run, Task
+from .runs import Run, ModelSpec
 
 
-def load_model(run: Run, task: Task):
+def load_model(run: Run, task: ModelSpec):
     """The trained Keras model of ``task``, loaded without its optimizer state.
 
     Parameters
     ----------
     run : Run
-    task : Task
+    task : ModelSpec
 
     Returns
     -------

@@ -60,7 +60,7 @@ def targets(label: str, index: pd.DataFrame) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Task:
+class ModelSpec:
     """One model to train: ``label``, ``fold`` (an int, or ``"random"`` for the emotion
     study's leaky split) and ``model`` (``alexnet``, ``cnn1d``, ``cnn2d``)."""
 
@@ -111,25 +111,25 @@ class Run:
         mode = self.mode if representation == "alexnet" else "exact"
         return self.processed / store_name(representation, mode)
 
-    def model_path(self, task: Task) -> Path:
+    def model_path(self, task: ModelSpec) -> Path:
         return self.dir / "models" / f"{task.name}.keras"
 
-    def history_path(self, task: Task, ext: str = "json") -> Path:
+    def history_path(self, task: ModelSpec, ext: str = "json") -> Path:
         return self.dir / "history" / f"{task.name}.{ext}"
 
-    def checkpoint_dir(self, task: Task) -> Path:
+    def checkpoint_dir(self, task: ModelSpec) -> Path:
         return self.dir / "checkpoints" / task.name
 
-    def predictions_path(self, task: Task) -> Path:
+    def predictions_path(self, task: ModelSpec) -> Path:
         return self.dir / "predictions" / f"predictions_{task.short}.csv"
 
-    def evaluation_path(self, task: Task) -> Path:
+    def evaluation_path(self, task: ModelSpec) -> Path:
         return self.dir / "evaluation" / f"evaluation_{task.short}.csv"
 
-    def confusion_path(self, task: Task, suffix: str = "") -> Path:
+    def confusion_path(self, task: ModelSpec, suffix: str = "") -> Path:
         return self.dir / "evaluation" / f"confusionMatrix_{task.short}{suffix}.csv"
 
-    def report_path(self, task: Task) -> Path:
+    def report_path(self, task: ModelSpec) -> Path:
         return self.dir / "evaluation" / f"classificationReport_{task.short}.csv"
 
     def mean_paths(self, label: str, model: str) -> dict[str, Path]:
@@ -140,7 +140,7 @@ class Run:
                 "confusion": ev / f"confusionMatrix_{stem}_mean.csv",
                 "confusion_percent": ev / f"confusionMatrix_{stem}_mean_percent.csv"}
 
-    def plot_path(self, task: Task, kind: str) -> Path:
+    def plot_path(self, task: ModelSpec, kind: str) -> Path:
         name = {"loss": "Loss", "accuracy": "Accuracy", "confusion": "Confusion"}[kind]
         return self.dir / "plots" / kind / f"{name}_{task.short}.png"
 
@@ -165,8 +165,8 @@ class Run:
             self.task(label, 0, model)  # raises the error naming the missing splits
         return folds
 
-    def task(self, label: str, fold, model: str | None = None) -> Task:
-        """A validated :class:`Task`; errors list the valid labels, models and folds."""
+    def task(self, label: str, fold, model: str | None = None) -> ModelSpec:
+        """A validated :class:`ModelSpec`; errors list the valid labels, models and folds."""
         if label not in LABEL_MODELS:
             raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
         model = model or LABEL_MODELS[label][0]
@@ -181,7 +181,7 @@ class Run:
             raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
         if fold == "random" and model != "cnn1d":
             raise ParameterError("the random (leaky) split is the emotion study's protocol for cnn1d only")
-        return Task(label, fold, model)
+        return ModelSpec(label, fold, model)
 
 
 def open_run(corpus: str, root: str | os.PathLike | None = None, profile=None, *,

@@ -24,13 +24,13 @@ from .._io import sha256_file, write_json_atomic, write_text_atomic
 from ..errors import DataError
 from ..events import EventLog
 from .datasets import BatchReader, dataset, fit_scaling, load_parts, spread
-from .runs import Run, Task
+from .runs import Run, ModelSpec
 
 # ---------------------------------------------------------------- training
 
 @dataclass
 class TrainResult:
-    task: Task
+    task: ModelSpec
     model_path: Path
     history: pd.DataFrame
     reused: bool = False
@@ -58,7 +58,7 @@ def settings(profile, model: str, label: str | None = None) -> dict:
     return out
 
 
-def _config_hash(cfg: dict, store, run: Run, task: Task, policy: str) -> str:
+def _config_hash(cfg: dict, store, run: Run, task: ModelSpec, policy: str) -> str:
     from ..data.splits import split_path
 
     # the policy chosen, not the setting: "auto" trains in bfloat16 on one machine, float32 on another
@@ -89,7 +89,7 @@ def configure_tensorflow(seed: int, mixed_precision="auto"):
     return choice
 
 
-def compile_model(model, task: Task, cfg: dict, learning_rate: float):
+def compile_model(model, task: ModelSpec, cfg: dict, learning_rate: float):
     """Compile ``model`` with its study's optimizer (SGD for AlexNet, Adam for the emotion models)."""
     import keras
 
@@ -170,7 +170,7 @@ def _save_weights(model, path: Path) -> None:
     _save_atomic(model.save_weights, path, ".weights.h5")
 
 
-def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None = None,
+def train(run: Run, task: ModelSpec, profile, *, from_model: str | os.PathLike | None = None,
           force: bool = False, progress: bool = True, epochs: int | None = None,
           stop_after: int | None = None) -> TrainResult:
     """Train (or adopt) the model of ``task`` and write its model and history files.
@@ -178,7 +178,7 @@ def train(run: Run, task: Task, profile, *, from_model: str | os.PathLike | None
     Parameters
     ----------
     run : Run
-    task : Task
+    task : ModelSpec
     profile : xaispec.config.Profile
         Gives epochs, batch size, learning rate, scaling, precision and seed.
     from_model : path-like, optional
@@ -358,7 +358,7 @@ def _checkpoint(model, state: dict, ckpt: Path) -> None:
     write_json_atomic(ckpt / "state.json", state)
 
 
-def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: Task, epochs: int, seconds: float,
+def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: ModelSpec, epochs: int, seconds: float,
                    **extra) -> None:
     from ..provenance import record
 
@@ -370,7 +370,7 @@ def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: Task, epochs
                              "provenance": record(), **extra})
 
 
-def _plot_history(run: Run, task: Task, history: pd.DataFrame) -> None:
+def _plot_history(run: Run, task: ModelSpec, history: pd.DataFrame) -> None:
     from ..figures import training as plots_training
 
     if history.empty:

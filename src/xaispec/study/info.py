@@ -8,10 +8,10 @@ import pandas as pd
 
 from ..data.splits import load_split
 from ..errors import DataError, ParameterError
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 
 
-def predictions(run: Run, task: Task, *, which: str = "wrong", first: int | None = None) -> pd.DataFrame:
+def predictions(run: Run, task: ModelSpec, *, which: str = "wrong", first: int | None = None) -> pd.DataFrame:
     """The test predictions of ``task``'s model: ``wrong``, ``correct`` or ``all``, optionally the first N.
 
     Raises
@@ -48,7 +48,7 @@ def _speaker_sex(run: Run, representation: str = "alexnet") -> pd.Series:
     return index.drop_duplicates("speaker").set_index("speaker")["sex"].sort_index()
 
 
-def test_participants(run: Run, task: Task) -> pd.DataFrame:
+def test_participants(run: Run, task: ModelSpec) -> pd.DataFrame:
     """Participants in the test part of ``task``'s fold, with their sex and sample count."""
     ids = load_split(run.dir, task.label, task.fold, "test")
     from ..data.store import Store

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from ..models.runs import Task
+from ..models.runs import ModelSpec
 
 #: the methods each model is explained with when none are given
 DEFAULT_METHODS = {
@@ -51,12 +51,12 @@ DEFAULT_PARAMS = {
 _FLAGS = ("force", "scale_waveform", "float32", "figures", "progress")
 
 
-def method_params(task: Task, method: str, params: dict | None = None, *, seed: int = 0) -> dict:
+def method_params(task: ModelSpec, method: str, params: dict | None = None, *, seed: int = 0) -> dict:
     """The parameters a method is given: the model's defaults, the seed, then ``params[method]``.
 
     Parameters
     ----------
-    task : Task
+    task : ModelSpec
     method : str
         A name in :data:`xaispec.explain.METHODS`.
     params : dict, optional
@@ -162,10 +162,10 @@ class ExplainOptions:
             raise ParameterError(f"unknown explain option(s) {unknown}; valid options: {', '.join(names)}")
         return dataclasses.replace(self, **changes)
 
-    def methods_for(self, task: Task) -> list[str]:
+    def methods_for(self, task: ModelSpec) -> list[str]:
         """The methods ``task``'s model is explained with: :attr:`methods`, else its defaults."""
         return list(self.methods) if self.methods else list(DEFAULT_METHODS[task.model])
 
-    def params_for(self, task: Task, method: str) -> dict:
+    def params_for(self, task: ModelSpec, method: str) -> dict:
         """The parameters ``method`` is given for ``task`` (see :func:`method_params`)."""
         return method_params(task, method, self.params, seed=self.seed)

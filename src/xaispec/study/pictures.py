@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.signals import MEL_GEOMETRY
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 from .results import method_paths, sample_paths
 
 
@@ -30,7 +30,7 @@ def _relabel_mel(fig) -> None:
             ax.set_ylabel("mel band")
 
 
-def sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, scale: bool,
+def sample_figures(run: Run, task: ModelSpec, row, db: np.ndarray, get_signal, *, scale: bool,
                    force: bool) -> list[Path]:
     """Waveform (+ WAV of the clip) and spectrogram image of one sample; existing ones are kept.
 
@@ -82,7 +82,7 @@ def sample_figures(run: Run, task: Task, row, db: np.ndarray, get_signal, *, sca
     return written
 
 
-def method_figures(run: Run, task: Task, method: str, row, db: np.ndarray, signal: np.ndarray | None,
+def method_figures(run: Run, task: ModelSpec, method: str, row, db: np.ndarray, signal: np.ndarray | None,
                    attribution: np.ndarray, extra: dict, *, top_percent: float) -> dict[str, Path]:
     """The study overlay, the panel and the audible explanation of one sample and method.
 
@@ -144,7 +144,7 @@ def method_figures(run: Run, task: Task, method: str, row, db: np.ndarray, signa
     return paths
 
 
-def feature_plots(run: Run, task: Task, method: str, expl, features: np.ndarray, *,
+def feature_plots(run: Run, task: ModelSpec, method: str, expl, features: np.ndarray, *,
                   max_display: int = 20) -> list[Path]:
     """SHAP summary (beeswarm) and bar plots of a 1D-feature model, per class and for the mean.
 
@@ -183,14 +183,14 @@ def feature_plots(run: Run, task: Task, method: str, expl, features: np.ndarray,
     return written
 
 
-def feature_plot_folder(run: Run, task: Task, method: str) -> Path:
+def feature_plot_folder(run: Run, task: ModelSpec, method: str) -> Path:
     """``plots/xai/{method folder}/{model name}/``: where :func:`feature_plots` draws."""
     from .. import figures as plots
 
     return run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
 
 
-def feature_plots_exist(run: Run, task: Task, method: str) -> bool:
+def feature_plots_exist(run: Run, task: ModelSpec, method: str) -> bool:
     """Whether :func:`feature_plots` of ``method`` were drawn for ``task`` (its bar plot exists)."""
     folder = feature_plot_folder(run, task, method)
     return (folder / "bar_mean.png").is_file() or (folder / "bar_target.png").is_file()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._io import write_json_atomic, write_text_atomic
 from ..errors import DataError
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 
 #: ``extra`` entries of an Explanation that describe the whole batch, not one sample each
 GLOBAL_EXTRA = {"expected_value", "n_patches"}
@@ -63,7 +63,7 @@ class ExplainResult:
     Per-method results, the samples' own figures, every failure and the time taken.
     """
 
-    task: Task
+    task: ModelSpec
     samples: pd.DataFrame
     methods: dict[str, MethodResult] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
@@ -71,13 +71,13 @@ class ExplainResult:
     seconds: float = 0.0
 
 
-def result_paths(run: Run, task: Task, method: str) -> tuple[Path, Path, Path]:
+def result_paths(run: Run, task: ModelSpec, method: str) -> tuple[Path, Path, Path]:
     """``explanations/{method}_{short}.csv``, ``.npz`` and ``.json`` of a model and method."""
     stem = run.dir / "explanations" / f"{method}_{task.short}"
     return stem.with_suffix(".csv"), stem.with_suffix(".npz"), stem.with_suffix(".json")
 
 
-def _stem_fields(row, task: Task) -> dict:
+def _stem_fields(row, task: ModelSpec) -> dict:
     """The study's file-name parts of a sample: participant, sex, digit, rep.
 
     Emotion samples have no digit: their emotion takes its place and the repetition
@@ -93,11 +93,11 @@ def _stem_fields(row, task: Task) -> dict:
     return {"participant": str(row["participant"]), "sex": str(row["sex"]), "digit": digit, "rep": rep}
 
 
-def _figure_label(task: Task) -> str:
+def _figure_label(task: ModelSpec) -> str:
     return task.label if task.model == "alexnet" else f"{task.label}_{task.model}"
 
 
-def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
+def sample_paths(run: Run, task: ModelSpec, row) -> dict[str, Path]:
     """The waveform and spectrogram figure paths of a sample (and the waveform's WAV)."""
     from ..figures import figure_path
 
@@ -110,7 +110,7 @@ def sample_paths(run: Run, task: Task, row) -> dict[str, Path]:
     return {"waveform": wave, "waveform_wav": wave.with_suffix(".wav"), "spectrogram": spec}
 
 
-def method_paths(run: Run, task: Task, method: str, row) -> dict[str, Path]:
+def method_paths(run: Run, task: ModelSpec, method: str, row) -> dict[str, Path]:
     """The study overlay, the panel (``_panel.png``) and the WAV of a sample and method."""
     from ..figures import figure_path
 
@@ -296,7 +296,7 @@ def _provenance() -> dict:
     return rec
 
 
-def write_record(run: Run, task: Task, name: str, explainer, mres: MethodResult, *, model_sha, selection,
+def write_record(run: Run, task: ModelSpec, name: str, explainer, mres: MethodResult, *, model_sha, selection,
                  top_percent, float32, precision, n_selected) -> None:
     """Write the method's ``.json``: parameters, model, selection, counts, failures, work and provenance.
 

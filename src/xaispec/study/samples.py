@@ -17,27 +17,27 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 
 MODES = ("examples", "all", "single")
 WHICH = ("wrong", "correct")
 
 
-def task_store(run: Run, task: Task):
+def task_store(run: Run, task: ModelSpec):
     """The :class:`~xaispec.data.store.Store` holding ``task``'s inputs."""
     from ..data.store import Store
 
     return Store(run.store(task.representation))
 
 
-def _class_column(task: Task, index: pd.DataFrame) -> str:
+def _class_column(task: ModelSpec, index: pd.DataFrame) -> str:
     """The column samples are grouped by in ``examples`` mode and named by: digit, else the label's."""
     if "digit" in index.columns:
         return "digit"
     return {"gender": "sex", "emotion": "emotion"}.get(task.label, task.label)
 
 
-def test_table(run: Run, task: Task, *, model=None, batch_size: int = 64) -> pd.DataFrame:
+def test_table(run: Run, task: ModelSpec, *, model=None, batch_size: int = 64) -> pd.DataFrame:
     """The test fold of ``task`` with the model's predictions, one row per test sample in split order.
 
     Columns: ``sample_id``, ``array`` and ``row`` (where the input is in the store),
@@ -92,14 +92,14 @@ def test_table(run: Run, task: Task, *, model=None, batch_size: int = 64) -> pd.
     return table
 
 
-def _participants_hint(run: Run, task: Task) -> str:
+def _participants_hint(run: Run, task: ModelSpec) -> str:
     cmd = f"xaispec info participants {run.processed.name} --label {task.label} --fold {task.fold}"
     if task.model != "alexnet":
         cmd += f" --model {task.model}"
     return f"list the valid ones with '{cmd}'"
 
 
-def select_examples(table: pd.DataFrame, task: Task, *, mode: str = "examples", n: int = 1,
+def select_examples(table: pd.DataFrame, task: ModelSpec, *, mode: str = "examples", n: int = 1,
                     seed: int = 0) -> pd.DataFrame:
     """Samples of a test table (see :func:`test_table`) by the study's modes.
 
@@ -139,7 +139,7 @@ def _norm_participant(p, available) -> str:
     return text
 
 
-def select_sample(table: pd.DataFrame, run: Run, task: Task, *, sample_id: str | None = None, digit=None,
+def select_sample(table: pd.DataFrame, run: Run, task: ModelSpec, *, sample_id: str | None = None, digit=None,
                   participant=None, repetition=None) -> pd.DataFrame:
     """One given sample of a model's test fold, by ``sample_id`` or by digit, participant and repetition.
 

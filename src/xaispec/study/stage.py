@@ -39,7 +39,7 @@ import pandas as pd
 from .._io import sha256_file
 from ..errors import ParameterError, XaispecError
 from ..events import EventLog
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 from .options import ExplainOptions
 from .pictures import feature_plots, feature_plots_exist, method_figures, sample_figures
 from .results import (ExplainResult, Failure, MethodResult, config_key, finished_ids, merge_results, read_results,
@@ -54,7 +54,7 @@ BATCH = 16
 BACKGROUND_POOL = 200
 
 
-def _background(run: Run, task: Task, store, scaling: dict, seed: int) -> np.ndarray:
+def _background(run: Run, task: ModelSpec, store, scaling: dict, seed: int) -> np.ndarray:
     """Up to :data:`BACKGROUND_POOL` training rows, drawn with ``seed``, scaled as in training."""
     from ..models.datasets import BatchReader, apply_scaling, load_parts
 
@@ -72,14 +72,14 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
-def explain(run: Run, task: Task, samples: pd.DataFrame, options: ExplainOptions | None = None, *, model=None,
+def explain(run: Run, task: ModelSpec, samples: pd.DataFrame, options: ExplainOptions | None = None, *, model=None,
             selection: dict | None = None) -> ExplainResult:
     """Explain ``samples`` of one model as ``options`` say; write figures, sounds and result files.
 
     Parameters
     ----------
     run : Run
-    task : Task
+    task : ModelSpec
     samples : pd.DataFrame
         Rows of :func:`~xaispec.study.samples.test_table` (e.g. from
         :func:`~xaispec.study.samples.select_examples`).
@@ -191,7 +191,7 @@ def explain(run: Run, task: Task, samples: pd.DataFrame, options: ExplainOptions
     return result
 
 
-def _explain_method(run: Run, task: Task, name: str, explainer, samples: pd.DataFrame, x: np.ndarray,
+def _explain_method(run: Run, task: ModelSpec, name: str, explainer, samples: pd.DataFrame, x: np.ndarray,
                     raw: np.ndarray, signal, *, bar, log, force: bool, figures: bool, top_percent: float,
                     model_sha=None, float32: bool = False) -> MethodResult:
     """Explain the samples not yet done with one method; merge into its result files."""
@@ -255,14 +255,14 @@ def _explain_method(run: Run, task: Task, name: str, explainer, samples: pd.Data
     return mres
 
 
-def explain_models(run: Run, tasks: list[Task], options: ExplainOptions | None = None, *, mode: str = "examples",
+def explain_models(run: Run, tasks: list[ModelSpec], options: ExplainOptions | None = None, *, mode: str = "examples",
                    n: int = 1) -> list[ExplainResult]:
     """The study's first way: several models, each with mode ``examples``, ``all`` or ``single``.
 
     Parameters
     ----------
     run : Run
-    tasks : list of Task
+    tasks : list of ModelSpec
     options : ExplainOptions, optional
         Passed to :func:`explain`; its ``seed`` also draws the examples.
     mode, n
@@ -286,7 +286,7 @@ def explain_models(run: Run, tasks: list[Task], options: ExplainOptions | None =
     return out
 
 
-def explain_sample(run: Run, task: Task, options: ExplainOptions | None = None, *, sample_id: str | None = None,
+def explain_sample(run: Run, task: ModelSpec, options: ExplainOptions | None = None, *, sample_id: str | None = None,
                    digit=None, participant=None, repetition=None) -> ExplainResult:
     """The study's second way: one given sample of one model (see :func:`~xaispec.study.samples.select_sample`)."""
     from ..models.loading import load_model
@@ -300,7 +300,7 @@ def explain_sample(run: Run, task: Task, options: ExplainOptions | None = None, 
     return explain(run, task, samples, options, model=model, selection=sel)
 
 
-def explain_predictions(run: Run, task: Task, options: ExplainOptions | None = None, *, which: str = "wrong",
+def explain_predictions(run: Run, task: ModelSpec, options: ExplainOptions | None = None, *, which: str = "wrong",
                         first: int | None = None) -> ExplainResult:
     """The study's third way: the ``wrong`` or ``correct`` predictions of one model, optionally the first N."""
     from ..models.loading import load_model

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from ..models.runs import Run, Task
+from ..models.runs import Run, ModelSpec
 
 #: the test metrics the training chapter shows per fold, in this order (those evaluated)
 FOLD_METRICS = ("fold", "test_samples", "accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted",
@@ -16,12 +16,12 @@ FOLD_METRICS = ("fold", "test_samples", "accuracy", "balanced_accuracy", "precis
 STUDY_EPOCHS = 100
 
 
-def fold_tasks(label: str, folds, model: str = "alexnet") -> list[Task]:
-    """One :class:`~xaispec.models.runs.Task` per fold of ``label``."""
-    return [Task(label, f, model) for f in folds]
+def fold_tasks(label: str, folds, model: str = "alexnet") -> list[ModelSpec]:
+    """One :class:`~xaispec.models.runs.ModelSpec` per fold of ``label``."""
+    return [ModelSpec(label, f, model) for f in folds]
 
 
-def read_sidecars(run: Run, tasks: list[Task]) -> list[dict]:
+def read_sidecars(run: Run, tasks: list[ModelSpec]) -> list[dict]:
     """The JSON records written beside the models of ``tasks`` (settings, precision, timing)."""
     return [json.loads(run.model_path(t).with_suffix(".json").read_text()) for t in tasks]
 
@@ -66,7 +66,7 @@ def sigmoid_note(label: str, sidecars: list[dict]) -> str:
                "; set `train.study_sigmoid: true` in a profile to reproduce the flaw.") + "\n```")
 
 
-def curve_figures(run: Run, tasks: list[Task]) -> list[tuple]:
+def curve_figures(run: Run, tasks: list[ModelSpec]) -> list[tuple]:
     """Loss and accuracy per epoch of each task's model, training beside validation, as
     ``(figure, caption, name)`` for :meth:`xaispec.book.Page.gallery`."""
     from ..figures.training import curve
@@ -80,7 +80,7 @@ def curve_figures(run: Run, tasks: list[Task]) -> list[tuple]:
     return items
 
 
-def per_fold_metrics(run: Run, tasks: list[Task]) -> pd.DataFrame:
+def per_fold_metrics(run: Run, tasks: list[ModelSpec]) -> pd.DataFrame:
     """The test metrics of each task's model, one row per fold (the :data:`FOLD_METRICS` evaluated)."""
     table = pd.concat([pd.read_csv(run.evaluation_path(t)).assign(fold=t.fold) for t in tasks], ignore_index=True)
     return table[[c for c in FOLD_METRICS if c in table.columns]]
@@ -130,7 +130,7 @@ def accuracy_facts(mean: pd.DataFrame, n_folds: int, profile: str, published: fl
                                      if profile != "full" else ".")}
 
 
-def confusion_figures(run: Run, tasks: list[Task], model: str = "alexnet") -> list[tuple]:
+def confusion_figures(run: Run, tasks: list[ModelSpec], model: str = "alexnet") -> list[tuple]:
     """Each task's confusion matrix (counts) and the mean over folds (% of each actual class),
     as ``(figure, caption, name)`` for :meth:`xaispec.book.Page.gallery`."""
     from ..figures.training import confusion
