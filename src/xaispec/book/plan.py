@@ -45,18 +45,8 @@ def explain_outputs(run, task, method: str) -> list[Path]:
 
 @dataclass
 class BookPlan(BookPages):
-    """What a book contains and the task graph that makes it.
-
-    Parameters
-    ----------
-    profile : Profile
-        Its ``book:`` section says which pages and sizes.
-    paths : Paths
-    corpora : dict, optional
-        From :func:`~xaispec.book.corpora.resolve_corpora`; default the profile's ``book.corpus``.
-    rerun : bool
-        Execute every page again even when it is up to date.
-    """
+    """What a book contains (its :class:`~xaispec.book.pages.BookPages`, with the same
+    parameters) and the task graph that makes it (:meth:`graph`)."""
 
     def _common(self, corpus: str) -> dict:
         return {"corpus": corpus, "root": self.root, "profile": self.profile}
