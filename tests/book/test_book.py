@@ -207,6 +207,24 @@ def test_glued_numbers_reach_the_pages(smoke_book):
     index, _ = index_corpus("synthetic-digits", Paths(root).corpus("synthetic-digits"))
     text = " ".join("".join(parse(html / "data" / "synthetic-digits.html").text).split())
     assert f"This corpus has {len(index)} recordings by {index['speaker'].nunique()} speakers" in text
+    # an explanations page: its wrong predictions and the time per recording, from the method's results
+    results = pd.read_csv(run / "explanations" / "lime_digit_0.csv", dtype={"actual": str, "predicted": str})
+    wrong = int((results["actual"] != results["predicted"]).sum())
+    page = html / "explanations" / "digit_0_lime.html"
+    text = " ".join("".join(parse(page).text).split())
+    assert f"Wrong ({wrong} of the explained recordings)" in text
+    assert f"LIME took {results['runtime'].mean():.3f} s per recording on average" in text
+    assert f'<span class="pasted-text">{results["runtime"].mean():.3f}</span>' in page.read_text(encoding="utf-8")
+    # the emotions page: the leakage gap, from the two protocols' evaluations
+    evaluation = root / "data" / "runs" / "synthetic-emotions" / "evaluation"
+    leaky = pd.read_csv(evaluation / "evaluation_CNN1D_emotion_random.csv")["accuracy"].mean()
+    disjoint = pd.concat([pd.read_csv(p) for p in sorted(evaluation.glob("evaluation_CNN1D_emotion_[0-9]*.csv"))])
+    gap = leaky - disjoint["accuracy"].mean()
+    page = html / "emotions" / "shap_kernel.html"
+    text = " ".join("".join(parse(page).text).split())
+    assert (f"the random split scores {leaky:.1%}, the actor-disjoint folds {disjoint['accuracy'].mean():.1%}, "
+            f"a gap of {gap:+.1%}") in text
+    assert f'<span class="pasted-text">{gap:+.1%}</span>' in page.read_text(encoding="utf-8")
 
 
 def test_every_referenced_image_exists_and_decodes(smoke_book):

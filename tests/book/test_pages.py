@@ -81,6 +81,25 @@ def test_markdown_of_nothing_shows_nothing_and_yaml_keeps_the_order(monkeypatch)
     assert shown[0].data == "```yaml\nz: 1\na:\n  b:\n  - 1\n  - 2\n```"
 
 
+
+def test_gallery_without_items_shows_its_empty_text(monkeypatch):
+    from xaispec.book import Page
+
+    shown = captured(monkeypatch)
+    page = Page.__new__(Page)  # no run needed: an empty gallery writes no figure
+    page.gallery([], empty="No figures.")
+    assert len(shown) == 1 and shown[0].data == "No figures."
+    shown.clear()
+    page.gallery([])
+    assert shown == []
+
+
+def test_method_facts_name_the_method_and_its_note():
+    from xaispec.book import METHOD_NOTES, method_facts
+
+    assert method_facts("gradcam++") == {"method": "Grad-CAM++", "method_note": METHOD_NOTES["gradcam++"]}
+    assert method_facts("mine") == {"method": "mine", "method_note": ""}
+
 # ---------------------------------------------------------------- book: corpora, state, survey
 
 def test_corpora_markdown_and_the_synthetic_note():

@@ -101,3 +101,8 @@ def test_figure_paths_follow_the_study(tmp_path):
         plots.figure_path("r", "gradcamm", "digit", 1, "05", "male", 2, 3, 4)
     with pytest.raises(ParameterError):
         plots.figure_path("r", "lime", participant="05", sex="male", digit=2, rep=3)  # no label/fold/predicted
+
+
+def test_method_names_are_the_studys_folder_names():
+    assert plots.method_name("shap_gradient") == "SHAP-Gradient" and plots.method_name("gradcam") == "Grad-CAM"
+    assert plots.method_name("mine") == "mine"  # not listed: its own name

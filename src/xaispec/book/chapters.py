@@ -47,6 +47,14 @@ METHOD_NOTES = {
 }
 
 
+def method_facts(method: str) -> dict:
+    """The method's name as the figures call it (``method``) and its line of
+    :data:`METHOD_NOTES` (``method_note``, empty when it has none), for a page's introduction."""
+    from ..figures import method_name
+
+    return {"method": method_name(method), "method_note": METHOD_NOTES.get(method, "")}
+
+
 @dataclass(frozen=True)
 class Chapter:
     """A chapter source and the parameters that select one of its pages.
@@ -74,7 +82,7 @@ class Chapter:
         ``Explanations: digit, fold 0, LIME``."""
         if not params:
             return self.title
-        from ..figures import METHOD_DIRS
+        from ..figures import method_name
 
         parts = []
         for key in self.params:
@@ -82,7 +90,7 @@ class Chapter:
             if key == "fold":
                 parts.append(f"fold {value}")
             elif key == "explainer":
-                parts.append(METHOD_DIRS.get(str(value), str(value)))
+                parts.append(method_name(str(value)))
             else:
                 parts.append(corpus_label(str(value)) if key == "corpus" else str(value))
         return f"{self.title}: {', '.join(parts)}"

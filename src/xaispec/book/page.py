@@ -128,11 +128,13 @@ class Page:
         display(Markdown(md))
         return self.label(name or f"figure-{self._n}")
 
-    def gallery(self, items: list[tuple], columns: int = 3) -> None:
-        """Figures side by side: ``items`` of (figure or path, caption, name)."""
+    def gallery(self, items: list[tuple], columns: int = 3, *, empty: str | None = None) -> None:
+        """Figures side by side: ``items`` of (figure or path, caption, name); without items,
+        ``empty`` (Markdown) is shown, or nothing."""
         from IPython.display import Markdown, display
 
         if not items:
+            self.markdown(empty or "")
             return
         cells = []
         for item in items:

@@ -8,11 +8,11 @@ profiles per label), :mod:`.maps` (inputs beside their explanation maps), :mod:`
 studies' figure file names), :mod:`.canvas` (pyplot-free figures, atomic saving).
 """
 from .canvas import save_figure
-from .paths import METHOD_DIRS, SAMPLE_KINDS, figure_path
+from .paths import METHOD_DIRS, SAMPLE_KINDS, figure_path, method_name
 from .shap import mel_feature_names, shap_bar, shap_beeswarm
 from .spectrograms import (FIRST_FRAME, HOP, explanation_panel, overlay_study_gradcam, overlay_study_lime,
                            spectrogram, stft_extent, waveform)
 
 __all__ = ["FIRST_FRAME", "HOP", "METHOD_DIRS", "SAMPLE_KINDS", "explanation_panel", "figure_path",
-           "mel_feature_names", "overlay_study_gradcam", "overlay_study_lime", "save_figure", "shap_bar",
+           "mel_feature_names", "method_name", "overlay_study_gradcam", "overlay_study_lime", "save_figure", "shap_bar",
            "shap_beeswarm", "spectrogram", "stft_extent", "waveform"]

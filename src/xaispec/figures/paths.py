@@ -26,6 +26,12 @@ METHOD_DIRS = {
 SAMPLE_KINDS = ("waveform", "spectrograms")
 
 
+def method_name(method: str) -> str:
+    """A method's name in figures, captions and folders: ``Grad-CAM`` for ``gradcam``
+    (:data:`METHOD_DIRS`); a method not listed keeps its own name."""
+    return METHOD_DIRS.get(method, method)
+
+
 def _participant(p) -> str:
     return f"{p:02d}" if isinstance(p, (int, np.integer)) else str(p)
 

@@ -128,28 +128,56 @@ def classification_report(y_true, y_pred, names: list[str]) -> pd.DataFrame:
     return table
 
 
+#: the scores :func:`fold_scores` averages over folds
+PROTOCOL_METRICS = ("accuracy", "balanced_accuracy", "f1_weighted")
+#: the emotion study's protocols, as :func:`compare_protocols` names them
+RANDOM_PROTOCOL = "random 75/25 split of augmented rows (the study's, leaky)"
+DISJOINT_PROTOCOL = "actor-disjoint folds"
+
+
+def fold_scores(run: Run, label: str, model: str, folds: list) -> dict:
+    """The test scores of one label's models on ``folds``, read from their evaluation files.
+
+    Parameters
+    ----------
+    run : Run
+    label, model : str
+    folds : list
+        Fold numbers, or ``["random"]`` for the emotion study's random split.
+
+    Returns
+    -------
+    dict
+        ``folds`` (how many), ``test_samples`` (summed over the folds) and the mean of each of
+        :data:`PROTOCOL_METRICS`.
+
+    Raises
+    ------
+    DataError
+        A fold was not evaluated.
+    """
+    scores = []
+    for fold in folds:
+        path = run.evaluation_path(ModelSpec(label, fold, model))
+        if not path.is_file():
+            raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label {label} --fold {fold}')")
+        scores.append(pd.read_csv(path).iloc[0])
+    frame = pd.DataFrame(scores)
+    return {"folds": len(folds), "test_samples": int(frame["test_samples"].sum()),
+            **{m: float(frame[m].mean()) for m in PROTOCOL_METRICS}}
+
+
 def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
     """The emotion study's random split of augmented rows against actor-disjoint folds.
 
     Returns a table with the accuracy and macro F1 of each protocol and their gap: how much
     of the random split's score is owed to copies of the same recording on both sides.
     """
-    rows = []
-    for name, fs in (("random 75/25 split of augmented rows (the study's, leaky)", ["random"]),
-                     ("actor-disjoint folds", [f for f in folds if f != "random"])):
-        scores = []
-        for fold in fs:
-            path = run.evaluation_path(ModelSpec("emotion", fold, "cnn1d"))
-            if not path.is_file():
-                raise DataError(f"{path}: evaluation not found (run 'xaispec evaluate --label emotion --fold {fold}')")
-            scores.append(pd.read_csv(path).iloc[0])
-        frame = pd.DataFrame(scores)
-        rows.append({"protocol": name, "folds": len(fs), "accuracy": frame["accuracy"].mean(),
-                     "balanced_accuracy": frame["balanced_accuracy"].mean(),
-                     "f1_weighted": frame["f1_weighted"].mean()})
-    table = pd.DataFrame(rows)
-    gap = table.iloc[0][["accuracy", "balanced_accuracy", "f1_weighted"]] - \
-        table.iloc[1][["accuracy", "balanced_accuracy", "f1_weighted"]]
+    leaky = fold_scores(run, "emotion", "cnn1d", ["random"])
+    disjoint = fold_scores(run, "emotion", "cnn1d", [f for f in folds if f != "random"])
+    gap = {m: leaky[m] - disjoint[m] for m in PROTOCOL_METRICS}
+    table = pd.DataFrame([{"protocol": name, "folds": s["folds"], **{m: s[m] for m in PROTOCOL_METRICS}}
+                          for name, s in ((RANDOM_PROTOCOL, leaky), (DISJOINT_PROTOCOL, disjoint))])
     table = pd.concat([table, pd.DataFrame([{"protocol": "gap: the cost of the leakage", "folds": None, **gap}])],
                       ignore_index=True)
     write_text_atomic(run.dir / "evaluation" / "emotion_protocols.csv", table.to_csv(index=False))

@@ -113,7 +113,7 @@ def method_figures(run: Run, task: ModelSpec, method: str, row, db: np.ndarray, 
     paths = method_paths(run, task, method, row)
     mel = task.representation != "alexnet"
     geometry = MEL_GEOMETRY if mel else {}
-    title = f"{task.name} {row['sample_id']}: {plots.METHOD_DIRS.get(method, method)}, " \
+    title = f"{task.name} {row['sample_id']}: {plots.method_name(method)}, " \
             f"actual {row['actual']}, predicted {row['predicted']}"
     a = np.asarray(attribution, dtype=np.float64)
     # the study's picture
@@ -160,7 +160,7 @@ def feature_plots(run: Run, task: ModelSpec, method: str, expl, features: np.nda
     names = task.classes
     written = []
     values = expl.extra.get("values")
-    label = plots.METHOD_DIRS.get(method, method)
+    label = plots.method_name(method)
     if isinstance(values, np.ndarray) and values.ndim == 3 and values.shape[2] == len(names):
         for c, name in enumerate(names):
             plots.shap_beeswarm(values, features, class_index=c, max_display=max_display,
@@ -187,7 +187,7 @@ def feature_plot_folder(run: Run, task: ModelSpec, method: str) -> Path:
     """``plots/xai/{method folder}/{model name}/``: where :func:`feature_plots` draws."""
     from .. import figures as plots
 
-    return run.dir / "plots" / "xai" / plots.METHOD_DIRS.get(method, method) / task.name
+    return run.dir / "plots" / "xai" / plots.method_name(method) / task.name
 
 
 def feature_plots_exist(run: Run, task: ModelSpec, method: str) -> bool:
