@@ -27,7 +27,7 @@ def band_energy(y: np.ndarray, lo: float, hi: float) -> float:
 
 def test_keeping_everything_reconstructs_the_signal():
     x = two_tones()
-    y = audible_explanation(x, np.random.default_rng(0).normal(size=(227, 227)), top_percent=100)
+    y = audible_explanation(x, np.random.default_rng(0).uniform(0.1, 1.0, size=(227, 227)), top_percent=100)
     assert y.shape == (8000,) and y.dtype == np.float32
     assert np.abs(y).max() == pytest.approx(0.9)
     np.testing.assert_allclose(y, 0.9 * x / np.abs(x).max(), atol=1e-4)
@@ -59,11 +59,47 @@ def test_top_cells_and_silence():
         audible_explanation(np.zeros(8000), a[:100])
 
 
+def test_only_positive_evidence_is_heard():
+    """A sparse map keeps only its evidence, however large the share; zero and negative cells
+    never fill it (they used to, from the lowest frequency rows first)."""
+    a = np.zeros((227, 227))
+    a[100, 50:60] = 1.0                       # 10 cells of evidence
+    a[0:5, :] = -1.0                          # counter-evidence in the lowest rows
+    keep = top_cells(a, 20)
+    assert keep.sum() == 10 and keep[100, 50:60].all()
+    assert not keep[0:5].any() and not keep[5:100].any()
+    both = top_cells(a, 20, absolute=True)   # |a|: counter-evidence counts, zeros still do not
+    assert both.sum() == 10 + 5 * 227 and both[0:5].all() and not both[5:100].any()
+    # a map without evidence (all zero, all negative, NaN) is heard as silence
+    x = two_tones()
+    for empty in (np.zeros((227, 227)), -np.ones((227, 227)), np.full((227, 227), np.nan)):
+        assert not top_cells(empty, 20).any()
+        assert not audible_explanation(x, empty).any()
+
+
+def test_ties_among_equal_evidence_are_broken_in_row_major_order():
+    a = np.ones((227, 227))
+    keep = top_cells(a, 1)
+    k = int(np.ceil(0.01 * 227 * 227))
+    assert keep.sum() == k and keep.ravel()[:k].all() and not keep.ravel()[k:].any()
+    np.testing.assert_array_equal(keep, top_cells(a, 1))   # the same cells every time
+
+
+def test_evidence_cells_rejects_bad_maps_and_shares():
+    from xaispec.audio.resynthesis import evidence_cells
+
+    with pytest.raises(ParameterError, match="2-D"):
+        evidence_cells(np.ones(10))
+    with pytest.raises(ParameterError, match="top_percent=150"):
+        evidence_cells(np.ones((3, 3)), 150)
+    assert evidence_cells(np.array([[0.0, 2.0], [1.0, -3.0]]), 100).tolist() == [[False, True], [True, False]]
+
+
 def test_alignment_with_the_study_spectrogram():
     """The loudest spectrogram cells, kept, sound like the clip (same STFT geometry)."""
     x = two_tones()
     db = alexnet_spectrogram(x)
-    y = audible_explanation(x, db, top_percent=20)
+    y = audible_explanation(x, db + 80.0, top_percent=20)  # energy above the -80 dB floor: loud cells matter
     assert np.corrcoef(y, x)[0, 1] > 0.99
 
 
@@ -100,3 +136,11 @@ def test_audible_mel_keeps_the_bands_and_frames_a_mel_map_ranks_highest():
     pad = np.zeros_like(a)
     pad[:, int(1.5 * seconds):] = 1.0
     assert not audible_mel(y, pad, top_percent=20).any()
+    # a sparse mel map keeps only its evidence, and a map without any is silence
+    sparse = np.zeros_like(a)
+    sparse[band, : int(seconds)] = 1.0
+    sparse[:3, :] = -1.0                       # counter-evidence in the lowest bands is not heard
+    out = audible_mel(y, sparse, top_percent=50)
+    spectrum = np.abs(np.fft.rfft(out)) ** 2
+    assert spectrum[(freqs > 2500) & (freqs < 3500)].sum() > 0.95 * spectrum.sum()
+    assert not audible_mel(y, np.zeros_like(a), top_percent=20).any()

@@ -65,3 +65,17 @@ def test_method_params_layer_the_model_defaults_the_seed_and_the_options():
     o = ExplainOptions(params={"shap_kernel": {"k": 5}}, seed=7)
     assert o.params_for(task, "shap_kernel") == method_params(task, "shap_kernel", {"shap_kernel": {"k": 5}}, seed=7)
     assert o.params_for(task, "shap_kernel")["n_background"] == DEFAULT_PARAMS["cnn1d"]["shap_kernel"]["n_background"]
+
+
+def test_sounds_made_by_an_earlier_cell_rule_are_made_again(monkeypatch):
+    """The rule that picks an audible explanation's cells is part of the results' settings hash."""
+    from types import SimpleNamespace
+
+    from xaispec.audio import resynthesis
+    from xaispec.study.results import config_key
+
+    explainer = SimpleNamespace(params={"num_samples": 10})
+    now = config_key(explainer, "abc", 20.0, True)
+    assert now == config_key(explainer, "abc", 20.0, True)
+    monkeypatch.setattr(resynthesis, "CELL_RULE", resynthesis.CELL_RULE - 1)
+    assert config_key(explainer, "abc", 20.0, True) != now

@@ -93,12 +93,12 @@ def test_panels_of_the_samples_beyond_the_examples_with_their_sound(tmp_path):
     assert first.caption.startswith("Grad-CAM panel of 2_01_1: digit 2")
     assert first.recording == clip and second.recording is None  # only the first recording was written
     assert first.audible == tmp_path / "fig/2_01_1.wav"
-    assert first.audible_label == "audible explanation: the top 12.5% cells of the map"
+    assert first.audible_label == "audible explanation: the map's positive evidence, at most its top 12.5% cells"
     # examples only: the first two samples; no audible explanation; the default top 20%
     only = explained(tmp_path, SAMPLES.iloc[:2], record={}, wav=False)
     panels = sample_panels(only)
     assert [p.name for p in panels] == ["panel-0", "panel-1"] and panels[0].heading.startswith("### 3_02_0")
-    assert panels[0].audible is None and panels[0].audible_label.endswith("top 20% cells of the map")
+    assert panels[0].audible is None and panels[0].audible_label.endswith("at most its top 20% cells")
 
 
 def test_runtime_facts_and_failures(tmp_path):

@@ -24,6 +24,10 @@ from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
 #: first STFT frame and last (excluded, counted from the end) of the spectrogram's columns
 FIRST_FRAME, END_FRAME = 2, -1
 PEAK = 0.9
+#: version of the rule that picks the cells an audible explanation plays; part of the settings
+#: hash of explanation results, so sounds made by an earlier rule are made again
+#: (2: positive evidence only, at most ``top_percent`` of the cells)
+CELL_RULE = 2
 #: STFT size of the mel images (librosa's default); their hop is 512 samples
 MEL_N_FFT = 2048
 MEL_HOP = 512
@@ -38,31 +42,58 @@ def stft(x: np.ndarray) -> np.ndarray:
     return features.stft(x)
 
 
-def top_cells(attribution: np.ndarray, top_percent: float = 20.0, *, absolute: bool = False) -> np.ndarray:
-    """The ``top_percent`` % cells with the largest attribution.
+def evidence_cells(attribution: np.ndarray, top_percent: float = 20.0, *, absolute: bool = False) -> np.ndarray:
+    """The cells of any 2-D map with the most evidence for the explained class.
+
+    Only cells with positive attribution are evidence (with ``absolute``: any non-zero
+    attribution); at most ``ceil(top_percent / 100 * cells)`` of them are kept, the largest
+    first. A sparse map keeps fewer cells than that, and a map without evidence keeps none:
+    cells of zero or negative attribution are never used to fill the share.
 
     Parameters
     ----------
-    attribution : np.ndarray, shape (227, 227)
+    attribution : np.ndarray, shape (rows, columns)
     top_percent : float
-        In (0, 100]; ``ceil(top_percent / 100 * cells)`` cells are kept (ties: first in row-major order).
+        In (0, 100].
     absolute : bool
         Rank by ``|attribution|`` (signed maps: both directions of evidence).
 
     Returns
     -------
-    np.ndarray, shape (227, 227), bool
+    np.ndarray, shape (rows, columns), bool
+        Ties among equal evidence are broken in row-major order; NaN is no evidence.
     """
     a = np.asarray(attribution, dtype=np.float64)
-    if a.shape != ALEXNET_SHAPE:
-        raise ParameterError(f"attribution of shape {a.shape} is not aligned with the {ALEXNET_SHAPE} spectrogram")
+    if a.ndim != 2:
+        raise ParameterError(f"attribution must be a 2-D map, got shape {a.shape}")
     if not 0 < top_percent <= 100:
         raise ParameterError(f"top_percent={top_percent!r} must be in (0, 100]")
-    score = np.nan_to_num(np.abs(a) if absolute else a, nan=-np.inf).ravel()
+    score = np.nan_to_num(np.abs(a) if absolute else a, nan=0.0, posinf=np.finfo(float).max, neginf=0.0).ravel()
     k = int(np.ceil(top_percent / 100.0 * score.size))
     keep = np.zeros(score.size, dtype=bool)
     keep[np.argsort(-score, kind="stable")[:k]] = True
-    return keep.reshape(a.shape)
+    return (keep & (score > 0)).reshape(a.shape)
+
+
+def top_cells(attribution: np.ndarray, top_percent: float = 20.0, *, absolute: bool = False) -> np.ndarray:
+    """:func:`evidence_cells` of a map aligned with the AlexNet spectrogram.
+
+    Parameters
+    ----------
+    attribution : np.ndarray, shape (227, 227)
+    top_percent : float
+        In (0, 100]; at most ``ceil(top_percent / 100 * cells)`` cells with positive evidence are kept.
+    absolute : bool
+        Rank by ``|attribution|``.
+
+    Returns
+    -------
+    np.ndarray, shape (227, 227), bool
+    """
+    if np.shape(attribution) != ALEXNET_SHAPE:
+        raise ParameterError(f"attribution of shape {np.shape(attribution)} is not aligned with the "
+                             f"{ALEXNET_SHAPE} spectrogram")
+    return evidence_cells(attribution, top_percent, absolute=absolute)
 
 
 def reconstruct(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -109,7 +140,7 @@ def audible_explanation(x: np.ndarray, attribution: np.ndarray, *, top_percent: 
     attribution : np.ndarray, shape (227, 227)
         Map aligned with the spectrogram (frequency rows, time columns).
     top_percent : float
-        Percentage of cells kept (20).
+        Largest percentage of cells kept (20); only cells with positive evidence count.
     absolute : bool
         Rank cells by absolute attribution.
     peak : float
@@ -118,7 +149,7 @@ def audible_explanation(x: np.ndarray, attribution: np.ndarray, *, top_percent: 
     Returns
     -------
     np.ndarray, shape (8000,), float32
-        At 8 kHz; zeros when nothing audible is kept.
+        At 8 kHz; zeros when nothing audible is kept (a map without positive evidence is silence).
     """
     return normalise(reconstruct(x, top_cells(attribution, top_percent, absolute=absolute)), peak)
 
@@ -130,7 +161,8 @@ def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 
     The mel image is ``melspectrogram(y, n_fft=2048, hop_length=512, center=True)``: its
     column ``j`` is STFT frame ``j``, and each STFT bin belongs to the mel band whose filter
     weighs it most. The STFT cells under the top ``top_percent`` % mel cells keep their
-    magnitude and phase, the rest are zeroed, and the inverse STFT gives the audio.
+    magnitude and phase, the rest are zeroed, and the inverse STFT gives the audio. As for
+    spectrograms (:func:`evidence_cells`), only mel cells with positive evidence are kept.
 
     Parameters
     ----------
@@ -155,17 +187,11 @@ def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 
     a = np.asarray(attribution, dtype=np.float64)
     if a.ndim != 2:
         raise ParameterError(f"attribution must be (mel bands, frames), got shape {a.shape}")
-    if not 0 < top_percent <= 100:
-        raise ParameterError(f"top_percent={top_percent!r} must be in (0, 100]")
+    keep = evidence_cells(a, top_percent, absolute=absolute)
     z = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=MEL_N_FFT, hop_length=MEL_HOP, center=True,
                      pad_mode="constant")
     if z.shape[1] != a.shape[1]:
         raise ParameterError(f"attribution has {a.shape[1]} frames, the excerpt {z.shape[1]}")
-    score = np.nan_to_num(np.abs(a) if absolute else a, nan=-np.inf).ravel()
-    k = int(np.ceil(top_percent / 100.0 * score.size))
-    keep = np.zeros(score.size, dtype=bool)
-    keep[np.argsort(-score, kind="stable")[:k]] = True
-    keep = keep.reshape(a.shape)
     fb = librosa.filters.mel(sr=sr, n_fft=MEL_N_FFT, n_mels=a.shape[0])
     band = fb.argmax(axis=0)
     covered = fb.max(axis=0) > 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._io import as_json
+from ..audio.resynthesis import CELL_RULE
 from ..config import Profile
 from ..errors import DataError
 from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_prepare, step_splits,
@@ -148,7 +149,7 @@ class BookPlan(BookPages):
         graph.add(Task(xid, step_explain, dict(self._common(corpus), label=label, fold=fold, model=model,
                                                method=method, options=options),
                        deps=(eid,), outputs=outputs,
-                       config={"options": options, "train": graph[eid].config}))
+                       config={"options": options, "train": graph[eid].config, "cell_rule": CELL_RULE}))
         return xid
 
     def explain_options(self, model: str) -> dict:

@@ -46,7 +46,8 @@ def explain_cmd(
     first: Optional[int] = typer.Option(None, help="with --which: only the first N"),
     param: List[str] = typer.Option(None, "--param", "-p",
                                     help="METHOD.KEY=VALUE, e.g. lime.num_samples=200 (repeatable)"),
-    top_percent: float = typer.Option(20.0, help="percentage of cells an audible explanation keeps"),
+    top_percent: float = typer.Option(20.0, help="largest percentage of cells an audible explanation keeps "
+                                                      "(cells with positive attribution only)"),
     scale_waveform: bool = typer.Option(False, help="min-max scale the waveform plots to [-1, 1]"),
     float32: bool = typer.Option(True, "--float32/--as-trained",
                                  help="explain a float32 copy of a mixed-precision model (default), or the model "

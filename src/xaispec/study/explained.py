@@ -160,7 +160,7 @@ def sample_panels(ex: Explained) -> list[Panel]:
             figure=ex.file(row, "panel"), caption=sample_caption(row, f"{ex.name} panel"), name=f"panel-{i}",
             recording=clip if clip.is_file() else None,
             audible=ex.file(row, "wav") if ex.results.loc[row["sample_id"], "wav"] else None,
-            audible_label=f"audible explanation: the top {top:g}% cells of the map"))
+            audible_label=f"audible explanation: the map's positive evidence, at most its top {top:g}% cells"))
     return panels
 
 

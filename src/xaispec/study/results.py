@@ -199,10 +199,11 @@ def sample_extra(expl, j: int) -> dict:
 
 def config_key(explainer, model_sha, top_percent: float, float32: bool) -> str:
     """Short hash of what an explanation depends on besides the sample: parameters, model, options."""
+    from ..audio.resynthesis import CELL_RULE
     from ..explain.base import jsonable
 
     text = json.dumps({"params": jsonable(explainer.params), "model": model_sha, "top_percent": float(top_percent),
-                       "float32": bool(float32)}, sort_keys=True, default=str)
+                       "float32": bool(float32), "cell_rule": CELL_RULE}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
