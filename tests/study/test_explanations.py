@@ -176,10 +176,13 @@ def assert_figure(path):
     assert image.ndim == 3 and min(image.shape[:2]) > 100
 
 
-def assert_wav(path, sr=8000, n=8000):
+def assert_wav(path, sr=8000, n=8000, *, silent=False):
     audio, rate = sf.read(path)
     assert rate == sr and audio.shape == (n,)
-    assert np.abs(audio).max() > 0.01  # not silent
+    if silent:
+        assert np.abs(audio).max() == 0
+    else:
+        assert np.abs(audio).max() > 0.01
 
 
 def test_figures_sounds_and_result_files_follow_the_study(digits):
@@ -189,17 +192,24 @@ def test_figures_sounds_and_result_files_follow_the_study(digits):
     samples = select_examples(table, task, n=1).iloc[[0, 5]]
     result = explain(run, task, samples, ExplainOptions(methods=["gradcam", "lime"], params=FAST, progress=False))
     assert not result.failures
+    heard = 0
     for _, row in samples.iterrows():
         p, s, d, r, pred = row["participant"], row["sex"], row["digit"], row["repetition"], row["predicted"]
         stem = f"{s}_{d}_{p}_{r}"
         assert_figure(run.dir / "plots" / "waveform" / p / f"{stem}.png")
         assert_wav(run.dir / "plots" / "waveform" / p / f"{stem}.wav")
         assert_figure(run.dir / "plots" / "spectrograms" / p / f"{stem}.png")
-        for folder in ("Grad-CAM", "LIME"):
+        for method, folder in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
             base = run.dir / "plots" / "xai" / folder / "label_digit_split_0" / p / f"{stem}_predicted_{pred}"
             assert_figure(base.with_suffix(".png"))
             assert_figure(base.with_name(base.name + "_panel.png"))
-            assert_wav(base.with_suffix(".wav"))
+            # a map with positive evidence is heard; one without (LIME on a saturated prediction
+            # can fit all-zero weights) is silence, never a padded low-passed copy
+            expl = Explanation.load(result_paths(run, task, method)[1])
+            a = expl.maps[expl.extra["sample_ids"].tolist().index(row["sample_id"])]
+            assert_wav(base.with_suffix(".wav"), silent=not (a > 0).any())
+            heard += bool((a > 0).any())
+    assert heard >= 2  # Grad-CAM's maps of the predicted class have evidence: the sounds were tested
     for method in ("gradcam", "lime"):
         csv, npz, js = result_paths(run, task, method)
         assert csv.name == f"{method}_digit_0.csv" and csv.parent.name == "explanations"
