@@ -15,7 +15,7 @@ PACKAGE = SRC / "xaispec"
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 
 #: the rooms in the order data flows; a module may import from its own room, earlier rooms and the base
-ROOMS = ("audio", "figures", "data", "models", "explain", "study", "book", "cli")
+ROOMS = ("audio", "figures", "data", "models", "explain", "evaluation", "study", "book", "cli")
 BASE = {"errors", "_io", "events", "config", "provenance", "quiet", "_compat", "__init__"}
 #: the generic engine beside the rooms: it may import only these
 WORKFLOW_MAY_USE = {"errors", "events", "_io"}

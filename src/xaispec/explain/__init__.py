@@ -5,8 +5,8 @@ Every method is an :class:`~xaispec.explain.base.Explainer` returning an
 :func:`get_explainer` builds one by name. Importing this package does not import
 TensorFlow, lime or shap: the methods import them when they compute.
 """
-from . import (gradcam, gradcampp, integrated_gradients, lime_image, occlusion, saliency,  # noqa: F401 (registration)
-               shap_deep, shap_gradient, shap_kernel, shap_partition, shap_permutation, smoothgrad)
+from . import (energy, gradcam, gradcampp, integrated_gradients, lime_image, occlusion,  # noqa: F401 (registration)
+               random_floor, saliency, shap_deep, shap_gradient, shap_kernel, shap_partition, shap_permutation, smoothgrad)
 from ._model import predict, work
 from .base import METHODS, Explainer, Explanation, get_explainer
 

@@ -1,0 +1,22 @@
+"""Measuring explanations: faithfulness, masks, sanity, robustness, complexity, agreement, manipulation.
+
+One family of metrics per module, each returning :class:`~xaispec.evaluation.base.Score`
+(per-sample values, the curve behind them, every setting they depend on and the forward
+rows they cost). Metrics query a model through :class:`~xaispec.evaluation.base.Forward`
+in full batches; "removing" a cell sets it to a baseline in the model's input space (the
+silence floor), or imputes it (ROAD). Importing this package does not import TensorFlow.
+"""
+from .agreement import agreement, agreement_matrix, spearman, ssim
+from .base import Forward, Score
+from .complexity import complexity, sparseness
+from .faithfulness import aopc, deletion, faithfulness_correlation, infidelity, insertion, region_perturbation
+from .manipulation import manipulation
+from .masks import mask_scores
+from .road import road
+from .robustness import max_sensitivity
+from .sanity import cascading_randomisation, random_logit, recompute_with
+
+__all__ = ["Forward", "Score", "agreement", "agreement_matrix", "aopc", "cascading_randomisation", "complexity",
+           "deletion", "faithfulness_correlation", "infidelity", "insertion", "manipulation", "mask_scores",
+           "max_sensitivity", "random_logit", "recompute_with", "region_perturbation", "road", "sparseness",
+           "spearman", "ssim"]
