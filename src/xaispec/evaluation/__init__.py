@@ -15,8 +15,9 @@ from .masks import mask_scores
 from .road import road
 from .robustness import max_sensitivity
 from .sanity import cascading_randomisation, random_logit, recompute_with
+from .sound import sound_scores
 
 __all__ = ["Forward", "Score", "agreement", "agreement_matrix", "aopc", "cascading_randomisation", "complexity",
            "deletion", "faithfulness_correlation", "infidelity", "insertion", "manipulation", "mask_scores",
-           "max_sensitivity", "random_logit", "recompute_with", "region_perturbation", "road", "sparseness",
+           "max_sensitivity", "random_logit", "recompute_with", "region_perturbation", "road", "sound_scores", "sparseness",
            "spearman", "ssim"]

@@ -72,9 +72,9 @@ def agreement(maps: dict[str, np.ndarray]) -> dict[tuple[str, str], Score]:
     Returns
     -------
     dict
-        ``(method_a, method_b)`` (in sorted order) -> Score ``agreement`` with one value per sample.
+        ``(method_a, method_b)`` (in the order given) -> Score ``agreement`` with one value per sample.
     """
-    names = sorted(maps)
+    names = list(maps)
     shapes = {np.shape(maps[m]) for m in names}
     if len(shapes) != 1:
         raise ParameterError(f"maps to compare must have one shape, got {sorted(map(str, shapes))}")
@@ -84,8 +84,8 @@ def agreement(maps: dict[str, np.ndarray]) -> dict[tuple[str, str], Score]:
 
 
 def agreement_matrix(maps: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The mean agreement of every pair as a symmetric method x method table (1 on the diagonal)."""
-    names = sorted(maps)
+    """The mean agreement of every pair as a symmetric method x method table (1 on the diagonal), in the order given."""
+    names = list(maps)
     table = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     for (a, b), score in agreement(maps).items():
         table.loc[a, b] = table.loc[b, a] = score.mean()

@@ -11,6 +11,7 @@ Nothing here imports TensorFlow: a Keras model is queried through :func:`xaispec
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -177,7 +178,9 @@ class Score:
         out = {"metric": self.metric, "higher_is_better": self.higher_is_better, "mean": clean(self.mean()),
                "values": [clean(v) for v in self.values], "params": self.params, "forward": int(self.forward)}
         if self.curves is not None:
-            out["curve_mean"] = [clean(v) for v in np.nanmean(self.curves, axis=0)]
+            with warnings.catch_warnings():  # a point with no finite value is None, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out["curve_mean"] = [clean(v) for v in np.nanmean(self.curves, axis=0)]
             out["axis"] = [float(v) for v in self.axis]
         return out
 

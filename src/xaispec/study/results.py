@@ -284,7 +284,7 @@ def merge_results(mres: MethodResult, table: pd.DataFrame | None, old, parts: li
 
 # ---------------------------------------------------------------- the record
 
-def _provenance() -> dict:
+def provenance_record() -> dict:
     """Versions and commit; the commit of this package's checkout when the project root
     (``$XAISPEC_ROOT``) is not a git checkout."""
     from ..provenance import git_commit, record
@@ -317,5 +317,5 @@ def write_record(run: Run, task: ModelSpec, name: str, explainer, mres: MethodRe
         "float32": float32, "precision": precision, "work": mres.work, "csv": rel(run, mres.csv),
         "npz": rel(run, mres.npz),
         "plots": [rel(run, p) for p in mres.plots],
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "provenance": _provenance(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "provenance": provenance_record(),
     })

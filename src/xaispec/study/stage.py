@@ -54,7 +54,7 @@ BATCH = 16
 BACKGROUND_POOL = 200
 
 
-def _background(run: Run, task: ModelSpec, store, scaling: dict, seed: int) -> np.ndarray:
+def background_rows(run: Run, task: ModelSpec, store, scaling: dict, seed: int) -> np.ndarray:
     """Up to :data:`BACKGROUND_POOL` training rows, drawn with ``seed``, scaled as in training."""
     from ..models.datasets import BatchReader, apply_scaling, load_parts
 
@@ -133,7 +133,7 @@ def explain(run: Run, task: ModelSpec, samples: pd.DataFrame, options: ExplainOp
         p = o.params_for(task, name)
         if "background" in METHODS[name].defaults and p.get("background") is None:
             if background is None:
-                background = _background(run, task, store, scaling, o.seed)
+                background = background_rows(run, task, store, scaling, o.seed)
             p["background"] = background
         explainers[name] = get_explainer(name, model, **p)
 
