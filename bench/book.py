@@ -110,11 +110,11 @@ def estimate(rows: list[dict], trained: dict, here: dict, slow_train: float, oth
     per_kind: dict[str, dict] = {}
     for r in rows:
         parts = r["id"].split(":")
-        model = parts[4] if r["kind"] in ("train", "evaluate", "explain") and len(parts) > 4 else None
+        model = parts[4] if r["kind"] in ("train", "evaluate", "explain", "measure") and len(parts) > 4 else None
         if model == "alexnet":
             # explanations run on a float32 copy; training and evaluation in the model's own precision
             key = ":".join(parts[2:5])
-            rate = f32 if r["kind"] == "explain" else here.get(trained.get(key, "float32"), f32)
+            rate = f32 if r["kind"] in ("explain", "measure") else here.get(trained.get(key, "float32"), f32)
             forward = r["forward"] + 2 * r["backward"]
             work_here = r["image_epochs"] / rate["train"] + forward / rate["infer"]
             work_slow = r["image_epochs"] / slow["train"] + forward / slow["infer"]

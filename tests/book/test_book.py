@@ -215,6 +215,19 @@ def test_glued_numbers_reach_the_pages(smoke_book):
     assert f"Wrong ({wrong} of the explained recordings)" in text
     assert f"LIME took {results['runtime'].mean():.3f} s per recording on average" in text
     assert f'<span class="pasted-text">{results["runtime"].mean():.3f}</span>' in page.read_text(encoding="utf-8")
+    # an evaluation page: the samples measured, a method's deletion area with its interval, and a
+    # discussion worded from the summary
+    summary = pd.read_csv(run / "explanations" / "metrics_digit_0_summary.csv")
+    record = json.loads((run / "explanations" / "metrics_digit_0.json").read_text())
+    text = " ".join("".join(parse(html / "evaluation" / "digit_0.html").text).split())
+    assert f"{len(record['sample_ids'])} test recordings that every one of the" in text
+    row = summary[(summary["method"] == "gradcam") & (summary["metric"] == "deletion_auc")].iloc[0]
+    assert f"{row['mean']:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]" in text
+    assert set(summary["method"]) == set(load_profile("smoke").get("book.explainers")) | {"random", "energy"}
+    assert re.search(r"On deletion_auc, (every method beats|no method beats|.* beat) both floors", text)
+    assert "sanity check" in text and "Random" in text  # the floors are in the tables
+    text = " ".join("".join(parse(html / "evaluation" / "emotion_0.html").text).split())
+    assert "has no sound metrics" in text and "Spearman with Permutation SHAP" in text
     # the emotions page: the leakage gap, from the two protocols' evaluations
     evaluation = root / "data" / "runs" / "synthetic-emotions" / "evaluation"
     leaky = pd.read_csv(evaluation / "evaluation_CNN1D_emotion_random.csv")["accuracy"].mean()

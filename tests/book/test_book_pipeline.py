@@ -187,14 +187,24 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
     chapters = {c for c, _ in pages}
     assert chapters == set(CHAPTERS)
     explainers = {p["explainer"] for c, p in pages if c in ("explanations", "emotions")}
+    from xaispec.evaluation.summary import FLOORS
     from xaispec.explain import METHODS
 
-    assert explainers | {"shap_deep"} == set(METHODS)  # Deep SHAP: on the emotion pages
+    # Deep SHAP: on the emotion pages; the floors are measured on the evaluation pages
+    assert explainers | {"shap_deep"} == set(METHODS) - set(FLOORS)
     assert {p["label"] for c, p in pages if c == "explanations"} == {"digit", "gender"}
+    assert [p for c, p in pages if c == "evaluation"] == [{"label": "digit", "fold": 0}, {"label": "gender", "fold": 0},
+                                                          {"label": "emotion", "fold": 0}]
     graph = plan.graph(pages)
     graph.order()
     kinds = {t.split(":")[0] for t in graph.tasks}
-    assert kinds == {"corpus", "prepare", "splits", "train", "evaluate", "summarize", "explain", "chapter", "book"}
+    assert kinds == {"corpus", "prepare", "splits", "train", "evaluate", "summarize", "explain", "measure", "chapter",
+                     "book"}
+    # a page's measurement waits for every explanation of its model, by every method of the book
+    measure = graph["measure:synthetic-digits:digit:0:alexnet"]
+    assert {d.split(":")[-1] for d in measure.deps} == set(plan.book["explainers"])
+    assert graph["chapter:evaluation/digit_0"].deps == ("measure:synthetic-digits:digit:0:alexnet",)
+    assert graph["measure:synthetic-emotions:emotion:0:cnn1d"].config["methods"] == plan.book["emotion_explainers"]
     assert graph["book"].always and set(graph["book"].deps) == {t for t in graph.tasks if t.startswith("chapter:")}
     assert plan.page_path("explanations", {"label": "digit", "fold": 0, "explainer": "lime"}) == \
         plan.paths.book / "explanations" / "digit_0_lime.ipynb"
@@ -230,6 +240,10 @@ def test_bad_page_parameters_list_the_valid_values(plan):
     assert plan.validate("explanations", {"label": "gender", "fold": "2", "explainer": "lime"}) == \
         {"label": "gender", "fold": 2, "explainer": "lime"}
     assert plan.validate("information", {}) == {"label": "digit", "fold": 0}
+    assert plan.validate("evaluation", {"label": "emotion"}) == {"label": "emotion", "fold": 0}
+    with pytest.raises(ParameterError, match="evaluation: label 'speaker' is not valid; valid values: digit, gender, emotion"):
+        plan.validate("evaluation", {"label": "speaker"})
+    assert plan.notebook_params("evaluation", {"label": "emotion", "fold": 0})["methods"] == plan.book["emotion_explainers"]
 
 
 def test_corpus_choices(tmp_path):

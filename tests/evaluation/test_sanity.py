@@ -49,6 +49,9 @@ def test_randomisation_decorrelates_gradients_and_not_the_energy_floor(net, x):
     assert np.all(np.abs(rho.values) < 0.5), rho.values  # 64 cells: |rho| of independent maps ~ 0.13
     assert result["mprt_spearman_abs"].values.shape == (4,) and np.all(result["mprt_ssim"].values < 0.5)
     assert rho.forward >= 3 * 4  # one re-explanation of every sample per randomised layer
+    # the pictures: the first sample's trained map, then its map after each step
+    assert rho.examples.shape == (4, 8, 8) and np.allclose(rho.examples[0], maps[0])
+    assert not np.allclose(rho.examples[1], rho.examples[0])
     # the trained model is untouched
     assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
     energy = recompute_with("energy")

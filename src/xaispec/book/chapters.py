@@ -42,6 +42,9 @@ METHOD_NOTES = {
                  "(DeepLIFT rules).",
     "shap_kernel": "Kernel SHAP fits a weighted linear regression over random coalitions of features, missing ones "
                    "filled in from a background set.",
+    "random": "The random floor: uniform noise as a map. A method must beat it to say anything about the model.",
+    "energy": "The energy floor: the spectrogram itself (loud cells matter), the AudioMNIST paper's amplitude "
+              "baseline. It ignores the model.",
     "shap_permutation": "Permutation SHAP adds the features one at a time in sampled orders and records each one's "
                         "marginal contribution.",
 }
@@ -108,6 +111,7 @@ CHAPTERS = {c.name: c for c in (
     Chapter("data", "Data", ("corpus",)),
     Chapter("training", "Training and evaluation", ("label",)),
     Chapter("explanations", "Explanations", ("label", "fold", "explainer")),
+    Chapter("evaluation", "Evaluating the explanations", ("label", "fold")),
     Chapter("information", "Input information", ("label", "fold")),
     Chapter("emotions", "Emotion recognition with SHAP", ("explainer",)),
     Chapter("reproducibility", "Reproducibility"),

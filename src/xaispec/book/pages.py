@@ -166,6 +166,14 @@ class BookPages:
                     pages.append(("explanations", {"label": label, "fold": fold, "explainer": method}))
         for label in labels:
             for fold in self.explain_folds(label):
+                if self.explainers("alexnet"):
+                    pages.append(("evaluation", {"label": label, "fold": fold}))
+        if self.corpus("emotions") and self.emotion_folds() and self.explainers("cnn1d"):
+            numbered = [f for f in self.emotion_folds() if f != "random"]
+            if numbered:
+                pages.append(("evaluation", {"label": "emotion", "fold": numbered[0]}))
+        for label in labels:
+            for fold in self.explain_folds(label):
                 pages.append(("information", {"label": label, "fold": fold}))
         if self.corpus("emotions") and self.emotion_folds():
             for method in self.explainers("cnn1d"):
@@ -246,6 +254,16 @@ class BookPages:
                 pick("explainer", self.valid_explainers("alexnet"), (self.explainers("alexnet") or [None])[0])
         elif chapter == "emotions":
             pick("explainer", self.valid_explainers("cnn1d"), (self.explainers("cnn1d") or [None])[0])
+        elif chapter == "evaluation":
+            emotion = ["emotion"] if self.corpus("emotions") else []
+            label = pick("label", self.labels() + emotion)
+            if label == "emotion":
+                folds = [f for f in self.all_folds("emotions", "emotion") if f != "random"]
+                default = next((f for f in self.emotion_folds() if f != "random"), None)
+            else:
+                folds = [f for f in self.all_folds("digits", label) if f != "random"]
+                default = self.explain_folds(label)[0] if self.explain_folds(label) else None
+            pick("fold", folds, default)
         return out
 
     def notebook_params(self, chapter: str, params: dict) -> dict:
@@ -262,6 +280,12 @@ class BookPages:
             if chapter == "training":
                 out["folds"] = self.folds(params["label"]) or [f for f in self.all_folds("digits", params["label"])
                                                                if f != "random"][:1]
+        elif chapter == "evaluation":
+            emotion = params["label"] == "emotion"
+            out["corpus"] = self.corpus("emotions" if emotion else "digits")
+            out.update(params)
+            out["model"] = "cnn1d" if emotion else "alexnet"
+            out["methods"] = self.explainers(out["model"])
         elif chapter == "emotions":
             out["corpus"] = self.corpus("emotions")
             out.update(params)

@@ -18,8 +18,9 @@ from .._io import as_json
 from ..audio.resynthesis import CELL_RULE
 from ..config import Profile
 from ..errors import DataError
-from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_prepare, step_splits,
-                           step_summarize, step_train)
+from ..models.runs import ModelSpec
+from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_measure, step_prepare,
+                           step_splits, step_summarize, step_train)
 from ..workflow import Graph, Task
 from .chapters import CHAPTERS, chapters_dir
 from .corpora import corpus_label
@@ -152,6 +153,25 @@ class BookPlan(BookPages):
                        config={"options": options, "train": graph[eid].config, "cell_rule": CELL_RULE}))
         return xid
 
+    def measure_task(self, graph: Graph, kind: str, label: str, fold, model: str) -> str:
+        """Add the explanations of one model by every method of the book and their measurement; return its id."""
+        from ..data.corpora import get_corpus
+        from ..study.measure import measure_paths
+
+        corpus = self.corpus(kind)
+        name = get_corpus(corpus).name
+        methods = self.explainers(model)
+        deps = tuple(self.explain_task(graph, kind, label, fold, model, m) for m in methods)
+        params = {m: dict(self.book["explainer_params"].get(model, {}).get(m, {})) for m in methods}
+        outputs = tuple(str(p) for p in measure_paths(self.run(kind), ModelSpec(label, fold, model)).values())
+        mid = f"measure:{name}:{label}:{fold}:{model}"
+        graph.add(Task(mid, step_measure, dict(self._common(corpus), label=label, fold=fold, model=model,
+                                               methods=methods, params=params),
+                       deps=deps, outputs=outputs,
+                       config={"evaluate": self.profile.get("evaluate"), "methods": methods, "params": params,
+                               "explain": [graph[d].config for d in deps]}))
+        return mid
+
     def explain_options(self, model: str) -> dict:
         """:func:`explain_options` of this book's profile."""
         return explain_options(self.profile, model)
@@ -189,6 +209,9 @@ class BookPlan(BookPages):
         if chapter == "explanations":
             return (self.explain_task(graph, "digits", params["label"], params["fold"], "alexnet",
                                       params["explainer"]),)
+        if chapter == "evaluation":
+            kind, model = ("emotions", "cnn1d") if params["label"] == "emotion" else ("digits", "alexnet")
+            return (self.measure_task(graph, kind, params["label"], params["fold"], model),)
         if chapter == "information":
             return (self.model_tasks(graph, "digits", params["label"], params["fold"], "alexnet"),)
         if chapter == "emotions":

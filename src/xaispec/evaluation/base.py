@@ -59,12 +59,13 @@ class Forward:
         """Probabilities, shape (m, n_classes), float64, for inputs (m, *spatial_shape)."""
         x = np.asarray(x, dtype=np.float32)
         self.rows += len(x)
+        # the fewest calls of at most batch_size rows, all of about the same size (no small last call)
+        size = math.ceil(len(x) / max(1, math.ceil(len(x) / self.batch_size)))
         if self.keras:
-            self.calls += math.ceil(len(x) / self.batch_size)
-            out = predict(self.model, x[..., None] if self.channel else x, batch_size=self.batch_size)
+            self.calls += math.ceil(len(x) / size) if len(x) else 0
+            out = predict(self.model, x[..., None] if self.channel else x, batch_size=max(1, size))
             return np.asarray(out, dtype=np.float64)
-        out = [np.asarray(self.model(x[i:i + self.batch_size]), dtype=np.float64)
-               for i in range(0, len(x), self.batch_size)]
+        out = [np.asarray(self.model(x[i:i + size]), dtype=np.float64) for i in range(0, len(x), max(1, size))]
         self.calls += len(out)
         return np.concatenate(out) if out else np.zeros((0, 0))
 
@@ -150,10 +151,15 @@ class Score:
     params : dict
         Baseline, steps, seed and every other setting the values depend on.
     forward : int
-        Rows run through the model to compute it (explanations recomputed count too).
+        Rows run through the model by the call that computed it (explanations recomputed count
+        too); metrics computed in one call (a mask's AI, AD, AG, FF and Fid-In; the three
+        randomisation similarities) share the same rows.
     curves : np.ndarray or None, shape (n, points)
         The curve behind the value, when there is one, with its x axis in ``axis``.
     axis : np.ndarray or None, shape (points,)
+    examples : np.ndarray or None, shape (k, *spatial_shape)
+        Maps behind the value, for pictures (the randomisation check: the first sample's map
+        of the trained model, then after each layer is re-initialised).
     """
 
     metric: str
@@ -163,6 +169,7 @@ class Score:
     forward: int = 0
     curves: np.ndarray | None = None
     axis: np.ndarray | None = None
+    examples: np.ndarray | None = None
 
     def __post_init__(self):
         self.values = np.asarray(self.values, dtype=np.float64).reshape(-1)

@@ -90,7 +90,8 @@ def cascading_randomisation(model, x, maps, targets, recompute: Recompute, *, la
     dict
         ``mprt_spearman``, ``mprt_spearman_abs`` and ``mprt_ssim``: per sample the
         similarity once all ``layers`` are randomised (lower passes the check); ``curves``
-        (n, layers) after each step, ``params["layers"]`` their names.
+        (n, layers) after each step, ``params["layers"]`` their names; ``mprt_spearman``'s
+        ``examples`` (layers + 1, *spatial_shape) are the first sample's maps, trained first.
     """
     import keras
 
@@ -103,9 +104,11 @@ def cascading_randomisation(model, x, maps, targets, recompute: Recompute, *, la
         raise ParameterError(f"layers={layers!r} must be between 1 and the model's {len(order)} layers with weights")
     before = explain_work()
     sims = {"mprt_spearman": [], "mprt_spearman_abs": [], "mprt_ssim": []}
+    examples = [maps[0]]
     for step, layer in enumerate(order[:k]):
         reinitialise(layer, seed + step)
         random_maps = np.asarray(recompute(copy, x, targets), dtype=np.float64)
+        examples.append(random_maps[0])
         sims["mprt_spearman"].append(spearman(maps, random_maps))
         sims["mprt_spearman_abs"].append(spearman(np.abs(maps), np.abs(random_maps)))
         sims["mprt_ssim"].append(ssim(maps, random_maps))
@@ -114,7 +117,8 @@ def cascading_randomisation(model, x, maps, targets, recompute: Recompute, *, la
     return {name: Score(name, np.asarray(c)[-1], higher_is_better=False, forward=cost, curves=np.asarray(c).T,
                         axis=np.arange(1, k + 1, dtype=np.float64),
                         params={"layers": names, "seed": seed, "order": "cascading, output first",
-                                "batchnorm": "identity"})
+                                "batchnorm": "identity"},
+                        examples=np.asarray(examples, dtype=np.float32) if name == "mprt_spearman" else None)
             for name, c in sims.items()}
 
 

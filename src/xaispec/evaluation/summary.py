@@ -97,29 +97,35 @@ def sanity_verdicts(summary: pd.DataFrame) -> dict[str, dict[str, bool]]:
     return out
 
 
-def discussion(summary: pd.DataFrame, faithfulness: list[str]) -> str:
-    """A short paragraph chosen from the numbers: which methods beat both floors, which fail sanity."""
+def discussion(summary: pd.DataFrame, faithfulness: list[str], *, label=str) -> str:
+    """A short paragraph chosen from the numbers: which methods beat both floors, which fail sanity.
+
+    ``label(method)`` is a method's name in the text.
+    """
+    def names(methods):
+        return ", ".join(label(m) for m in sorted(methods))
+
     parts = []
     for metric in faithfulness:
         verdict = beats_floors(summary, metric)
         if not verdict:
             continue
-        winners = sorted(m for m, ok in verdict.items() if ok)
-        losers = sorted(m for m, ok in verdict.items() if not ok)
+        winners = [m for m, ok in verdict.items() if ok]
+        losers = [m for m, ok in verdict.items() if not ok]
         if winners and losers:
-            parts.append(f"On {metric}, {', '.join(winners)} beat both floors; {', '.join(losers)} do not.")
+            parts.append(f"On {metric}, {names(winners)} beat both floors; {names(losers)} do not.")
         elif winners:
             parts.append(f"On {metric}, every method beats both floors.")
         else:
             parts.append(f"On {metric}, no method beats both floors: at this size the metric does not tell "
                          f"the methods from chance or from loudness.")
     for metric, verdict in sanity_verdicts(summary).items():
-        failed = sorted(m for m, ok in verdict.items() if not ok and m not in FLOORS)
-        passed = sorted(m for m, ok in verdict.items() if ok and m not in FLOORS)
+        failed = [m for m, ok in verdict.items() if not ok and m not in FLOORS]
+        passed = [m for m, ok in verdict.items() if ok and m not in FLOORS]
         if failed:
             parts.append(f"The {metric} sanity check (similarity below {SANITY_PASS}) fails for "
-                         f"{', '.join(failed)}: their maps survive the change, so they show the input more than "
-                         f"the model{'; ' + ', '.join(passed) + ' pass' if passed else ''}.")
+                         f"{names(failed)}: their maps survive the change, so they show the input more than "
+                         f"the model{'; ' + names(passed) + ' pass' if passed else ''}.")
         elif passed:
             parts.append(f"Every method passes the {metric} sanity check (similarity below {SANITY_PASS}).")
         if "energy" in verdict and verdict["energy"]:

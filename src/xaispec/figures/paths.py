@@ -22,6 +22,8 @@ METHOD_DIRS = {
     "shap_deep": "SHAP-Deep",
     "shap_permutation": "SHAP-Permutation",
     "shap_kernel": "SHAP-Kernel",
+    "random": "Random",
+    "energy": "Energy",
 }
 SAMPLE_KINDS = ("waveform", "spectrograms")
 

@@ -8,7 +8,8 @@ on the float32 model the explanations used. It writes beside the explanations:
 - ``metrics_{short}.csv``: one row per method, metric and sample (``value``);
 - ``metrics_{short}_summary.csv``: mean and 95% bootstrap interval per method and metric;
 - ``metrics_{short}_agreement.csv``: the methods' mean rank correlation, method x method;
-- ``metrics_{short}_curves.npz``: the curves behind the values (``{method}/{metric}``, ``.../axis``);
+- ``metrics_{short}_curves.npz``: the curves behind the values (``{method}/{metric}``, ``.../axis``) and
+  the randomisation check's maps of its first sample (``{method}/mprt_spearman/examples``);
 - ``metrics_{short}.json``: per method its reuse key, every metric's parameters (baseline,
   steps, seed) and forward rows, the failures, the settings and provenance.
 
@@ -49,6 +50,7 @@ class MeasureResult:
     failures: list[Failure] = field(default_factory=list)
     summary: pd.DataFrame | None = None
     forward: int = 0
+    backward: int = 0
     seconds: float = 0.0
 
 
@@ -150,7 +152,7 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
     from ..evaluation.agreement import agreement_matrix
     from ..evaluation.summary import long_table, summarise
     from ..evaluation.suite import METRIC_RULE, check_settings, run_suite
-    from ..explain import Explanation
+    from ..explain import Explanation, work
     from ..models.datasets import BatchReader, apply_scaling, load_scaling
     from ..models.loading import float32_model, load_model
     from .options import ExplainOptions
@@ -230,6 +232,7 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
             records[name] = prev
             result.reused.append(name)
             continue
+        before = work()
         try:
             scores = run_suite(model, x, maps[name], targets[name], labels, baseline=baseline, settings=suite_settings,
                                recompute=_recompute(task, name, options, background), n_classes=len(task.classes),
@@ -243,11 +246,16 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
         for metric, s in scores.items():
             if s.curves is not None:
                 curves[f"{name}/{metric}"], curves[f"{name}/{metric}/axis"] = s.curves, s.axis
+            if s.examples is not None:
+                curves[f"{name}/{metric}/examples"] = s.examples
+        # every row the suite ran through a network, re-explanations included (a metric's own
+        # ``forward`` is shared by the metrics computed in the same call)
+        spent = {k: int(v - before[k]) for k, v in work().items()}
         records[name] = {"key": key, "metrics": {m: {k: v for k, v in s.summary().items() if k != "values"}
-                                                 for m, s in scores.items()},
-                         "forward": int(sum(s.forward for s in scores.values()))}
+                                                 for m, s in scores.items()}, **spent}
         result.measured.append(name)
-        result.forward += records[name]["forward"]
+        result.forward += spent["forward"]
+        result.backward += spent["backward"]
         log("measure_done", task=task.name, method=name, forward=records[name]["forward"])
     if not frames:
         raise DataError(f"{task.name}: every method failed to be measured; see {run.dir / 'events.log'}")

@@ -215,3 +215,19 @@ def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, 
     mres = result.methods[method]
     return {"samples": len(samples), "explained": mres.explained, "reused": mres.explained == 0 and not failures,
             "failures": failures[:20], "work": mres.work}
+
+
+def step_measure(corpus: str, root: str, profile, label: str, fold, model: str, methods: list[str],
+                 params: dict | None = None) -> dict:
+    """Measure the book's explanations of one model with every metric (see :mod:`xaispec.study.measure`):
+    the ``explanations/metrics_{short}*`` files the evaluation page reads."""
+    from .measure import measure
+    from .options import ExplainOptions
+
+    run = open_run(corpus, root, profile)
+    task = run.task(label, fold, model)
+    options = ExplainOptions(params=params or {}, seed=profile.get("seed"), progress=False)
+    result = measure(run, task, methods=methods, settings=profile.get("evaluate"), options=options, progress=False)
+    failures = [f.line() for f in result.failures]
+    return {"samples": len(result.sample_ids), "measured": result.measured, "reused": not result.measured,
+            "failures": failures[:20], "work": {"forward": result.forward, "backward": result.backward}}

@@ -1,0 +1,117 @@
+"""Figures of the explanation metrics: curves per method, MoRF against LeRF, agreement. Draws only."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .canvas import finish
+from .paths import method_name
+
+#: line styles that keep the two floors apart from the methods
+FLOOR_STYLE = {"random": dict(color="0.5", linestyle=":"), "energy": dict(color="0.2", linestyle="--")}
+
+
+def method_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str, xlabel: str, ylabel: str,
+                  path=None) -> Figure:
+    """One line per method: the mean curve over samples with a band of +- one standard error.
+
+    Parameters
+    ----------
+    curves : dict
+        Method -> ``(axis (points,), curves (n, points))``.
+    """
+    fig = Figure(figsize=(6.2, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    for method, (axis, c) in curves.items():
+        c = np.asarray(c, dtype=np.float64)
+        with warnings.catch_warnings():  # a point without any finite value is a gap in the line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(c, axis=0)
+            se = np.nanstd(c, axis=0) / np.sqrt(max(1, len(c)))
+        style = FLOOR_STYLE.get(method, {})
+        line, = ax.plot(axis, mean, label=f"{method_name(method)} (n={len(c)})", **style)
+        ax.fill_between(axis, mean - se, mean + se, color=line.get_color(), alpha=0.12)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncols=2)
+    return finish(fig, path)
+
+
+def morf_lerf(values: pd.DataFrame, *, title: str, path=None) -> Figure:
+    """AOPC in MoRF against LeRF order, one point per method: faithful maps sit far below the diagonal.
+
+    Parameters
+    ----------
+    values : pd.DataFrame
+        Index: methods; columns ``aopc_morf`` and ``aopc_lerf`` (means over samples).
+    """
+    fig = Figure(figsize=(4.6, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    lo = float(np.nanmin(values[["aopc_morf", "aopc_lerf"]].to_numpy())) if len(values) else 0.0
+    hi = float(np.nanmax(values[["aopc_morf", "aopc_lerf"]].to_numpy())) if len(values) else 1.0
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.7", linewidth=1)
+    for method, row in values.iterrows():
+        ax.scatter(row["aopc_lerf"], row["aopc_morf"], color=FLOOR_STYLE.get(method, {}).get("color"))
+        ax.annotate(method_name(str(method)), (row["aopc_lerf"], row["aopc_morf"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("AOPC, least relevant first (LeRF)")
+    ax.set_ylabel("AOPC, most relevant first (MoRF)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return finish(fig, path)
+
+
+def agreement_heatmap(table: pd.DataFrame, *, title: str, path=None) -> Figure:
+    """A method x method table of rank correlations with its numbers."""
+    values = table.to_numpy(dtype=float)
+    n = len(table)
+    fig = Figure(figsize=(1.6 + 0.55 * n, 1.2 + 0.5 * n), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1)
+    names = [method_name(str(m)) for m in table.index]
+    ax.set_xticks(range(n), names, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(n), names, fontsize=7)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if abs(values[i, j]) > 0.6 else "black")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="Spearman rank correlation")
+    return finish(fig, path)
+
+
+def map_rows(rows: dict[str, np.ndarray], columns: list[str], *, title: str, path=None) -> Figure:
+    """One row of maps per method, one column per stage (e.g. the trained model, then each layer randomised).
+
+    Parameters
+    ----------
+    rows : dict
+        Method -> maps (stages, F, T) or (stages, F); each map is drawn scaled to its own
+        range of ``|a|``, low frequencies at the bottom.
+    columns : list of str
+        A title per stage.
+    """
+    n, k = len(rows), len(columns)
+    fig = Figure(figsize=(1.5 * k + 1.2, 1.45 * n + 0.6), layout="constrained")
+    axes = fig.subplots(max(n, 1), k, squeeze=False)
+    for i, (method, maps) in enumerate(rows.items()):
+        for j in range(k):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(maps):
+                a = np.abs(np.nan_to_num(np.asarray(maps[j], dtype=np.float64)))
+                a = a if a.ndim == 2 else a[:, None]
+                top = a.max()
+                ax.imshow(a / top if top > 0 else a, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1)
+            if i == 0:
+                ax.set_title(columns[j], fontsize=7)
+        axes[i, 0].set_ylabel(method_name(method), fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return finish(fig, path)
