@@ -75,14 +75,13 @@ def measured_facts(m: Measured) -> dict:
 
 
 def _named(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """``table`` (indexed by method) in ``order``, the methods' names in a first column ``method``."""
     table = table.reindex([x for x in order if x in table.index])
-    table.index = [method_name(str(x)) for x in table.index]
-    table.index.name = "method"
-    return table
+    return table.rename(index=lambda x: method_name(str(x))).rename_axis("method").reset_index()
 
 
 def faithfulness_table(m: Measured) -> pd.DataFrame:
-    """Methods x faithfulness metrics: ``mean [95% interval]`` over the samples."""
+    """Methods x faithfulness metrics: ``mean [95% interval]`` over the samples, one row per method."""
     return _named(method_table(m.summary, FAITHFULNESS), m.methods)
 
 
