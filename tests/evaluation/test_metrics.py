@@ -122,6 +122,8 @@ def test_infidelity_is_zero_for_the_exact_gradient_at_any_scale(case):
     np.testing.assert_allclose(infidelity(f, x, 7.5 * grad, t, draws=8).values, 0.0, atol=1e-10)
     wrong = infidelity(f, x, np.random.default_rng(2).normal(size=x.shape), t, draws=8)
     assert np.all(wrong.values > 1e-3) and wrong.params["normalize"] is True
+    with pytest.raises(ParameterError, match="draws >= 2"):  # one draw is always fitted exactly
+        infidelity(f, x, grad, t, draws=1)
 
 
 def test_mask_metrics_in_closed_form(case):

@@ -15,7 +15,8 @@ from xaispec.study.stage import explain
 
 pytest.importorskip("keras")
 
-SETTINGS = {"samples": 2, "steps": 4, "regions": 4, "road_percents": [50], "subsets": 4, "noise_draws": 2,
+SETTINGS = {"samples": 2, "steps": 4, "regions": 4, "road_percents": [50], "subsets": 4, "infidelity_draws": 2,
+            "sensitivity_draws": 2,
             "mask_percents": [10], "sanity_samples": 1, "sanity_layers": 1, "manipulation_shares": [0.0, 0.5]}
 PARAMS = {"lime": {"segmentation": "grid", "num_samples": 20}}
 

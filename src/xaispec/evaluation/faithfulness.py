@@ -152,6 +152,8 @@ def infidelity(model, x, maps, targets, *, noise: float = 0.1, draws: int = 16, 
     forward = as_forward(model, batch_size=batch_size)
     x, maps, targets = check_batch(x, maps, targets)
     draws = _positive_int("draws", draws)
+    if draws < 2:  # the optimal scale fits a single perturbation exactly: infidelity 0 for any map
+        raise ParameterError(f"infidelity needs draws >= 2, got draws={draws}")
     if not noise > 0:
         raise ParameterError(f"noise={noise!r} must be > 0")
     rng, before, values = rng_of(seed), forward.rows, []

@@ -24,7 +24,8 @@ from .sound import sound_scores
 
 #: the profile keys of the ``evaluate`` section a suite reads, with their defaults
 SETTINGS = {"steps": 50, "patch": 8, "regions": 50, "road_percents": [10, 20, 30, 40, 50, 60, 70, 80, 90],
-            "subsets": 50, "subset_share": 0.05, "noise_draws": 10, "sensitivity_radius": 0.02,
+            "subsets": 50, "subset_share": 0.05, "infidelity_draws": 10, "sensitivity_draws": 10,
+            "sensitivity_radius": 0.02,
             "mask_percents": [5, 10, 20], "sanity_samples": 4, "sanity_layers": 0,
             "manipulation_shares": [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]}
 #: version of the metric definitions: part of the reuse key of measured results
@@ -86,7 +87,7 @@ def run_suite(model, x, maps, targets, labels, *, baseline, settings: dict, reco
         out[f"road_{order}"] = road(forward, x, maps, targets, percents=s["road_percents"], order=order, seed=seed)
     out["faithfulness_correlation"] = faithfulness_correlation(
         forward, x, maps, targets, baseline=baseline, subsets=s["subsets"], subset_share=s["subset_share"], seed=seed)
-    out["infidelity"] = infidelity(forward, x, maps, targets, draws=s["noise_draws"], seed=seed)
+    out["infidelity"] = infidelity(forward, x, maps, targets, draws=s["infidelity_draws"], seed=seed)
     out.update(mask_scores(forward, x, maps, targets, baseline=baseline, percents=s["mask_percents"]))
     if hearing is not None:
         out.update(sound_scores(forward, hearing.signals, maps, targets, to_input=hearing.to_input,
@@ -103,5 +104,5 @@ def run_suite(model, x, maps, targets, labels, *, baseline, settings: dict, reco
         out.update(random_logit(model, xs, ms, ts, recompute, n_classes=n_classes, seed=seed))
     radius = float(s["sensitivity_radius"]) * float(np.median(np.ptp(xs.reshape(k, -1), axis=1)) or 1.0)
     out["max_sensitivity"] = max_sensitivity(model, xs, ms, ts, recompute, radius=radius,
-                                             draws=s["noise_draws"], seed=seed)
+                                             draws=s["sensitivity_draws"], seed=seed)
     return out

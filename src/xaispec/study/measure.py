@@ -203,7 +203,10 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
     paths = measure_paths(run, task)
     old = json.loads(paths["json"].read_text()) if paths["json"].is_file() and not force else {}
     old_rows = pd.read_csv(paths["csv"], dtype={"sample_id": str}) if paths["csv"].is_file() and old else None
-    old_curves = dict(np.load(paths["curves"])) if paths["curves"].is_file() and old else {}
+    old_curves = {}
+    if paths["curves"].is_file() and old:
+        with np.load(paths["curves"]) as z:
+            old_curves = {k: z[k] for k in z.files}
     model_sha = sha256_file(run.model_path(task)) if run.model_path(task).is_file() else None
     hearing = None
     if task.representation == "alexnet":

@@ -68,7 +68,7 @@ def measured_facts(m: Measured) -> dict:
     forward = sum(int(r.get("forward", 0)) for r in rec["methods"].values())
     return {"samples": len(rec["sample_ids"]), "n_methods": len([x for x in m.methods if x not in FLOORS]),
             "forward_rows": forward, "steps": s["steps"], "regions": s["regions"], "patch": s["patch"],
-            "subsets": s["subsets"], "noise_draws": s["noise_draws"], "sanity_samples": s["sanity_samples"],
+            "subsets": s["subsets"], "sensitivity_draws": s["sensitivity_draws"], "sanity_samples": s["sanity_samples"],
             "mask_percents": ", ".join(f"{k:g}" for k in s["mask_percents"]),
             "baseline": f"{rec['baseline']['meaning']} ({rec['baseline']['value']:.3f} in the model's input space)",
             "model": m.task.name}
