@@ -9,6 +9,7 @@ silence floor), or imputes it (ROAD). Importing this package does not import Ten
 from .agreement import agreement, agreement_matrix, spearman, ssim
 from .base import Forward, Score
 from .complexity import complexity, sparseness
+from .localisation import localisation
 from .faithfulness import aopc, deletion, faithfulness_correlation, infidelity, insertion, region_perturbation
 from .manipulation import manipulation
 from .masks import mask_scores
@@ -18,6 +19,6 @@ from .sanity import cascading_randomisation, random_logit, recompute_with
 from .sound import sound_scores
 
 __all__ = ["Forward", "Score", "agreement", "agreement_matrix", "aopc", "cascading_randomisation", "complexity",
-           "deletion", "faithfulness_correlation", "infidelity", "insertion", "manipulation", "mask_scores",
+           "deletion", "faithfulness_correlation", "infidelity", "insertion", "localisation", "manipulation", "mask_scores",
            "max_sensitivity", "random_logit", "recompute_with", "region_perturbation", "road", "sound_scores", "sparseness",
            "spearman", "ssim"]
