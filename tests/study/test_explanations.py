@@ -30,6 +30,13 @@ from xaispec.errors import ParameterError
 pytest.importorskip("keras")
 
 
+@pytest.fixture(autouse=True)
+def project_root(request):
+    """Commands run in these tests find the smoke runs under their project root."""
+    if {"smoke", "digits", "measured"} & set(request.fixturenames):
+        request.getfixturevalue("smoke_root")
+
+
 def predictions_file(run, task) -> pd.DataFrame:
     return pd.read_csv(run.predictions_path(task), dtype={"participant": str, "actual": str, "predicted": str})
 
