@@ -66,7 +66,7 @@ def x1d():
 # -- registry and result type ------------------------------------------------------------------
 def test_registry_lists_every_method():
     assert {"gradcam", "gradcam++", "lime", "shap_gradient", "shap_partition", "shap_permutation", "shap_kernel",
-            "shap_deep", "integrated_gradients", "smoothgrad", "occlusion", "saliency"} == set(METHODS)
+            "shap_deep", "integrated_gradients", "smoothgrad", "occlusion", "saliency", "random", "energy"} == set(METHODS)
 
 
 def test_unknown_method_names_the_valid_ones(lin):
