@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -191,9 +191,3 @@ class Score:
             out["axis"] = [float(v) for v in self.axis]
         return out
 
-
-def counted(forward: Forward, compute: Callable[[], Any]) -> tuple[Any, int]:
-    """``compute()`` and the rows ``forward`` evaluated while it ran."""
-    before = forward.rows
-    result = compute()
-    return result, forward.rows - before

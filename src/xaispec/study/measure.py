@@ -193,8 +193,11 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
         reader.close()
     baseline = silence(task, scaling, x.shape[1:])
     labels = table["actual_index"].to_numpy(dtype=np.int64)
-    maps = {m: e.maps[[list(map(str, e.extra["sample_ids"])).index(s) for s in ids]] for m, e in expls.items()}
-    targets = {m: e.targets[[list(map(str, e.extra["sample_ids"])).index(s) for s in ids]] for m, e in expls.items()}
+    maps, targets = {}, {}
+    for m, e in expls.items():  # each method's rows of the measured samples, in their order
+        where = {str(sid): i for i, sid in enumerate(e.extra["sample_ids"])}
+        rows = [where[s] for s in ids]
+        maps[m], targets[m] = e.maps[rows], e.targets[rows]
     for name, floor in _floor_maps(model, x).items():
         maps[name], targets[name] = floor, table["target"].to_numpy(dtype=np.int64)
     order = names + list(FLOORS)
