@@ -77,7 +77,7 @@ def test_fsdd_from_a_local_folder(project, fsdd):
 def test_usage_errors_are_one_line(project):
     """A wrong value given by the user exits with 2, a missing or bad file with 1."""
     res = CliRunner().invoke(app, ["data", "synthesize", "colours"])
-    assert res.exit_code == 2 and "kind='colours' is not one of ['digits', 'emotions']" in res.output
+    assert res.exit_code == 2 and "kind='colours' is not one of ['digits', 'emotions', 'cues']" in res.output
     res = CliRunner().invoke(app, ["data", "prepare", "audiomnist"])
     assert res.exit_code == 1 and "xaispec data download audiomnist" in res.output
     res = CliRunner().invoke(app, ["data", "prepare", "fsdd", "--profile", "huge"])

@@ -14,19 +14,28 @@ from .exits import SKIPPED, friendly
 @data_app.command("synthesize")
 @friendly
 def synthesize(
-    kind: str = typer.Argument(..., help="digits (AudioMNIST layout) or emotions (RAVDESS layout)"),
+    kind: str = typer.Argument(..., help="digits (AudioMNIST layout), emotions (RAVDESS layout) "
+                                          "or cues (planted-cue corpora)"),
     profile: str = typer.Option("quick", help="run profile giving the corpus size"),
-    out: Optional[Path] = typer.Option(None, help="folder (default data/raw/synthetic-KIND)"),
-    repetitions: Optional[int] = typer.Option(None, help="override the profile's repetitions"),
+    out: Optional[Path] = typer.Option(None, help="folder (default data/raw/synthetic-KIND, "
+                                                  "data/raw/synthetic-cues-CUE for cues)"),
+    repetitions: Optional[int] = typer.Option(None, help="override the profile's repetitions "
+                                                         "(for cues: clips per class per speaker)"),
+    cue: Optional[str] = typer.Option(None, "--kind", help="cues only: tone (default), noise, clicks, pair or all"),
     force: bool = typer.Option(False, help="rebuild even if a corpus with other settings exists"),
 ):
     """Synthesize an offline demo corpus with espeak-ng (stored once, with a manifest)."""
     from ..errors import ParameterError
 
-    if kind not in ("digits", "emotions"):
-        raise ParameterError(f"kind={kind!r} is not one of ['digits', 'emotions']")
+    if kind not in ("digits", "emotions", "cues"):
+        raise ParameterError(f"kind={kind!r} is not one of ['digits', 'emotions', 'cues']")
+    if cue is not None and kind != "cues":
+        raise ParameterError(f"--kind {cue!r} applies to cues only, not to {kind}")
     from ..data import synth
 
+    if kind == "cues":
+        _synthesize_cues(cue or "tone", profile=profile, out=out, clips=repetitions, force=force)
+        return
     p = profile_with(profile, {f"synthetic.{kind}.repetitions": repetitions})
     cfg = p.get(f"synthetic.{kind}")
     out = out or project_paths().corpus(f"synthetic-{kind}")
@@ -37,6 +46,26 @@ def synthesize(
         path = synth.synthesize_emotions(out, actors=cfg["actors"], repetitions=cfg["repetitions"],
                                          sample_rate=cfg["sample_rate"], seed=p.get("seed"), force=force)
     typer.echo(f"corpus ready: {path}")
+
+
+def _synthesize_cues(cue: str, *, profile: str, out: Optional[Path], clips: Optional[int], force: bool) -> None:
+    """``synthesize cues``: one planted-cue corpus, or the four with ``--kind all``."""
+    from ..data import synth
+    from ..errors import ParameterError
+
+    if cue != "all" and cue not in synth.CUE_KINDS:
+        raise ParameterError(f"--kind {cue!r} is not one of {[*synth.CUE_KINDS, 'all']}")
+    if cue == "all" and out is not None:
+        raise ParameterError(f"--out {out} names one corpus folder: give --kind one of {list(synth.CUE_KINDS)}")
+    p = profile_with(profile, {"synthetic.cues.clips": clips})
+    cfg = p.get("synthetic.cues")
+    for one in synth.CUE_KINDS if cue == "all" else (cue,):
+        path = synth.synthesize_cues(out or project_paths().corpus(f"synthetic-cues-{one}"), kind=one,
+                                     speakers=cfg["speakers"], clips=cfg["clips"], classes=cfg["classes"],
+                                     level_db=cfg["level_db"], clip_seconds=cfg["clip_seconds"],
+                                     band=tuple(cfg["band"]), sample_rate=cfg["sample_rate"], seed=p.get("seed"),
+                                     force=force)
+        typer.echo(f"corpus ready: {path}")
 
 
 @data_app.command("download")

@@ -99,19 +99,20 @@ def speaker_folds(index: pd.DataFrame, *, label: str, n_folds: int = 5,
     ----------
     index : pd.DataFrame
         A corpus index (``speaker`` and ``sex`` columns).
-    label : {"digit", "gender", "emotion"}
+    label : {"digit", "gender", "emotion", "cue"}
     n_folds : int
-        Folds of corpora without the AudioMNIST participants (capped at the speaker count).
+        Folds of corpora without the AudioMNIST participants, and of the ``emotion`` and
+        ``cue`` labels (capped at the speaker count).
 
     Raises
     ------
     ParameterError
         Unknown label; gender folds for a corpus without both sexes; fewer than 3 speakers.
     """
-    if label not in ("digit", "gender", "emotion"):
-        raise ParameterError(f"label={label!r} is not one of ['digit', 'gender', 'emotion']")
+    if label not in ("digit", "gender", "emotion", "cue"):
+        raise ParameterError(f"label={label!r} is not one of ['digit', 'gender', 'emotion', 'cue']")
     speakers = index[["speaker", "sex"]].drop_duplicates("speaker")
-    if _is_audiomnist(index["speaker"]) and label != "emotion":
+    if _is_audiomnist(index["speaker"]) and label in ("digit", "gender"):
         if label == "digit":
             groups = [[f"{i:02d}" for i in g] for g in AUDIOMNIST_DIGIT_GROUPS]
             return rotate(groups)

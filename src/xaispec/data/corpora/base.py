@@ -33,7 +33,7 @@ class Skip:
 
 @dataclass(frozen=True)
 class Corpus:
-    """A corpus layout: its name, kind (``digits`` or ``emotions``) and loader."""
+    """A corpus layout: its name, kind (``digits``, ``emotions`` or ``cues``) and loader."""
 
     name: str
     kind: str
@@ -42,7 +42,7 @@ class Corpus:
 
 
 #: the label columns a model can be trained on, per corpus kind
-LABELS = {"digits": ("digit", "gender"), "emotions": ("emotion", "gender")}
+LABELS = {"digits": ("digit", "gender"), "emotions": ("emotion", "gender"), "cues": ("cue",)}
 #: the columns every index table starts with
 BASE_COLUMNS = ("sample_id", "path", "speaker", "sex", "repetition")
 

@@ -1,7 +1,8 @@
 """The corpora xaispec knows, and indexing one by name.
 
 :data:`CORPORA` lists the real corpora and the synthetic ones (which use the AudioMNIST
-and RAVDESS layouts); a path ending in ``.csv`` names a manifest corpus.
+and RAVDESS layouts, and the planted-cue layout of :mod:`.cues`); a path ending in ``.csv``
+names a manifest corpus.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 from ...errors import DataError, ParameterError
 from .audiomnist import index_audiomnist
 from .base import Corpus, Skip
+from .cues import index_cues
 from .fsdd import index_fsdd
 from .manifest import index_manifest
 from .ravdess import index_ravdess
@@ -29,6 +31,10 @@ CORPORA = {
                                "espeak-ng digits in AudioMNIST layout"),
     "synthetic-emotions": Corpus("synthetic-emotions", "emotions", "ravdess",
                                  "espeak-ng emotional statements in RAVDESS layout"),
+    **{f"synthetic-cues-{kind}": Corpus(f"synthetic-cues-{kind}", "cues", "cues",
+                                        f"planted {what} cue under espeak-ng digits: the cue alone carries the label")
+       for kind, what in (("tone", "tone-burst"), ("noise", "band-noise"), ("clicks", "click-train"),
+                          ("pair", "tone-pair order"))},
 }
 
 
@@ -42,7 +48,7 @@ def get_corpus(name: str) -> Corpus:
 
 
 _LOADERS = {"audiomnist": index_audiomnist, "fsdd": index_fsdd, "ravdess": index_ravdess,
-            "manifest": index_manifest}
+            "manifest": index_manifest, "cues": index_cues}
 
 
 def index_corpus(corpus: str, root: str | os.PathLike) -> tuple[pd.DataFrame, list[Skip]]:

@@ -10,7 +10,7 @@ from .base import Skip, main_label, speakers_table
 __all__ = ["DESCRIBED_LABELS", "corpus_summary", "example_recordings", "sex_counts"]
 
 #: the label columns a corpus summary names, in this order, when the index has them
-DESCRIBED_LABELS = ("digit", "emotion", "intensity", "statement")
+DESCRIBED_LABELS = ("digit", "emotion", "intensity", "statement", "cue")
 
 
 def sex_counts(sexes) -> str:

@@ -7,6 +7,13 @@ Two corpora stand in for the recorded ones when nothing may be downloaded:
 * :func:`synthesize_emotions` -- two statements in eight emotions in the layout of
   RAVDESS (``Actor_NN/03-01-EE-II-SS-RR-AA.wav``).
 
+A third kind is the ground truth of the explanations:
+
+* :func:`synthesize_cues` -- planted-cue corpora (``clips/``, ``speech/``, ``cues/``
+  ``NN/{class}_{NN}_{rep}.wav``): a random spoken digit plus a cue (tone, band noise,
+  click train or tone pair) that alone carries the label, its parameters in the manifest
+  so that :func:`cue_signal` makes it again exactly.
+
 Speech comes from the ``libespeak-ng`` shipped by the ``espeakng-loader`` wheel,
 driven through :mod:`ctypes` (:func:`speak`). Every speaker is a distinct voice: an
 espeak-ng voice variant of the speaker's gender in one of several English accents,
@@ -34,12 +41,16 @@ corpus
     writing a corpus folder: manifest, reuse, resume, rebuild, events
 digits, emotions
     the two corpora (:func:`synthesize_digits`, :func:`synthesize_emotions`)
+cue_signals, cue_corpus, cues
+    planted cues: their signals (:func:`cue_signal`), mixing and writing the clips, the
+    corpus (:func:`synthesize_cues`, :func:`read_cue_manifest`)
 checks
     parameter validation
 """
 from __future__ import annotations
 
 from .corpus import GENERATOR_VERSION, MANIFEST
+from .cues import CUE_DEFAULTS, CUE_KINDS, class_bands, cue_classes, cue_signal, read_cue_manifest, synthesize_cues
 from .digits import (
     DIGIT_WORDS,
     FEMALE_PARTICIPANTS,
@@ -54,15 +65,22 @@ from .render import PROCESSING
 from .voices import ACCENTS, FEMALE_VARIANTS, MALE_VARIANTS, Speaker, Take
 
 __all__ = [
+    "CUE_DEFAULTS",
+    "CUE_KINDS",
     "DIGIT_WORDS",
     "EMOTIONS",
     "FEMALE_PARTICIPANTS",
     "STATEMENTS",
     "audiomnist_meta",
+    "class_bands",
+    "cue_classes",
+    "cue_signal",
     "espeak_info",
     "emotion_prosody",
     "participant_gender",
+    "read_cue_manifest",
     "speak",
+    "synthesize_cues",
     "synthesize_digits",
     "synthesize_emotions",
 ]

@@ -53,3 +53,21 @@ def check_common(repetitions, sample_rate, seed, progress, force) -> None:
     for name, value in (("progress", progress), ("force", force)):
         if not isinstance(value, bool):
             raise ParameterError(f"{name} must be True or False, got {value!r}")
+
+
+def check_number(name: str, value, minimum: float | None = None, maximum: float | None = None) -> float:
+    """``value`` as a float; refuse one that is not a finite real number in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        low = "-inf" if minimum is None else f"{minimum:g}"
+        high = "inf" if maximum is None else f"{maximum:g}"
+        raise ParameterError(f"{name} must lie in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def check_flag(name: str, value) -> None:
+    """Refuse a value that is not True or False."""
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")

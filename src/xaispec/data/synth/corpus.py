@@ -1,11 +1,18 @@
 """Writing a corpus folder: reuse, resume or rebuild, with a manifest and an event log.
 
 A synthesizer describes its corpus as a :class:`CorpusPlan` (parameters, speakers, takes,
-extra JSON files) and hands it to :func:`build_corpus`, which reuses a complete corpus made
-with the same parameters, finishes an interrupted one, refuses one made with other
-parameters (:class:`~xaispec.errors.CorpusMismatch`) or, with ``force``, builds a new
-one in a sibling folder and swaps it in. ``manifest.json`` records every synthesis
+extra JSON files, optionally its own way of writing the files) and hands it to
+:func:`build_corpus`, which reuses a complete corpus made with the same parameters,
+finishes an interrupted one, refuses one made with other parameters
+(:class:`~xaispec.errors.CorpusMismatch`) or, with ``force``, builds a new one in a
+sibling folder and swaps it in. ``manifest.json`` records every synthesis
 parameter and the SHA-256 of every file; ``events.log`` records what happened.
+
+By default every take becomes one file (:func:`~.render.render_take`). A plan with a
+``fill`` writes its files itself (e.g. several files per take, see :mod:`.cue_corpus`);
+the public helpers here (:func:`read_manifest`, :func:`manifest_header`,
+:func:`record_paths`, :func:`remove_stale_temporaries`, :func:`say`) are what such a
+filler shares with the default one.
 """
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ from .espeak import get_engine
 from .render import PROCESSING, render_take, write_wav
 from .voices import Speaker, Take
 
-__all__ = ["GENERATOR_VERSION", "MANIFEST"]
+__all__ = ["GENERATOR_VERSION", "MANIFEST", "CorpusPlan", "build_corpus", "manifest_header", "read_manifest",
+           "record_paths", "remove_stale_temporaries", "say"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +46,8 @@ GENERATOR_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-def _read_manifest(out_dir: Path) -> dict | None:
-    """The manifest of ``out_dir``, or None if it has none."""
+def read_manifest(out_dir: Path) -> dict | None:
+    """The manifest of ``out_dir``, or None if it has none (DataError if it is unreadable)."""
     path = out_dir / MANIFEST
     if not path.exists():
         return None
@@ -55,7 +63,7 @@ def _differing(old: dict, new: dict) -> list[str]:
     return [f"{k}: {old.get(k)!r} (stored) != {new.get(k)!r} (requested)" for k in keys if old.get(k) != new.get(k)]
 
 
-def _say(progress: bool, message: str) -> None:
+def say(progress: bool, message: str) -> None:
     """Log ``message``, and print it to stderr if ``progress``."""
     logger.info(message)
     if progress:
@@ -71,6 +79,14 @@ class CorpusPlan:
     speakers: dict[int, Speaker]
     takes: list[Take]
     extra_files: dict[str, Callable[[], dict]]  # relative path -> JSON content (e.g. meta)
+    #: writes every missing file and the manifest, called as ``fill(out_dir, plan, progress=,
+    #: log=, mode=)`` with mode ``fresh``, ``resume`` or ``rebuild``; None: one rendered take per file
+    fill: Callable[..., Path] | None = None
+
+
+def _filler(corpus: CorpusPlan) -> Callable[..., Path]:
+    """The plan's own filler, or the default one (one rendered take per file)."""
+    return corpus.fill or _fill
 
 
 def build_corpus(out_dir, corpus: CorpusPlan, *, progress: bool, force: bool) -> Path:
@@ -82,9 +98,9 @@ def build_corpus(out_dir, corpus: CorpusPlan, *, progress: bool, force: bool) ->
     if force:
         if out_dir.exists() and any(out_dir.iterdir()):
             return _rebuild(out_dir, corpus, progress=progress, log=log)
-        return _fill(out_dir, corpus, progress=progress, log=log, mode="fresh")
+        return _filler(corpus)(out_dir, corpus, progress=progress, log=log, mode="fresh")
 
-    manifest = _read_manifest(out_dir) if out_dir.exists() else None
+    manifest = read_manifest(out_dir) if out_dir.exists() else None
     if manifest is not None:
         if manifest.get("kind") != corpus.kind or manifest.get("params") != corpus.params:
             diffs = _differing(manifest.get("params") or {}, corpus.params)
@@ -95,16 +111,22 @@ def build_corpus(out_dir, corpus: CorpusPlan, *, progress: bool, force: bool) ->
                 "pass force=True to rebuild it"
             )
         if manifest.get("complete") and _all_present(out_dir, manifest):
-            _say(progress, f"reusing the {corpus.kind} corpus in {out_dir} ({len(manifest['files'])} files)")
+            say(progress, f"reusing the {corpus.kind} corpus in {out_dir} ({len(manifest['files'])} files)")
             log("synthesize_reuse", kind=corpus.kind, files=len(manifest["files"]))
             return out_dir
-        return _fill(out_dir, corpus, progress=progress, log=log, mode="resume")
+        return _filler(corpus)(out_dir, corpus, progress=progress, log=log, mode="resume")
     has_files = out_dir.exists() and any((out_dir / t.path).exists() for t in corpus.takes)
-    return _fill(out_dir, corpus, progress=progress, log=log, mode="resume" if has_files else "fresh")
+    mode = "resume" if has_files else "fresh"
+    return _filler(corpus)(out_dir, corpus, progress=progress, log=log, mode=mode)
+
+
+def record_paths(record: dict) -> list[str]:
+    """Every file of a manifest record: its ``path`` and the paths of its ``companions`` (if any)."""
+    return [record["path"], *record.get("companions", {}).values()]
 
 
 def _all_present(out_dir: Path, manifest: dict) -> bool:
-    return all((out_dir / f["path"]).is_file() for f in manifest.get("files", [])) and all(
+    return all((out_dir / p).is_file() for f in manifest.get("files", []) for p in record_paths(f)) and all(
         (out_dir / p).is_file() for p in manifest.get("extra_files", {})
     )
 
@@ -115,7 +137,7 @@ def _rebuild(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog
     if tmp.exists():
         shutil.rmtree(tmp)
     log("synthesize_rebuild", kind=corpus.kind, params=corpus.params, staging=str(tmp))
-    _fill(tmp, corpus, progress=progress, log=log, mode="rebuild")
+    _filler(corpus)(tmp, corpus, progress=progress, log=log, mode="rebuild")
     if log.path.exists():  # keep the history of the folder
         os.replace(log.path, tmp / log.path.name)
     exchange(tmp, out_dir)   # the new corpus in, in one step; the old one now at tmp
@@ -124,7 +146,7 @@ def _rebuild(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog
     return out_dir
 
 
-def _remove_stale_temporaries(folder: Path) -> None:
+def remove_stale_temporaries(folder: Path) -> None:
     """Temporary files left by a killed run (``.name.pid.tmp``)."""
     if folder.exists():
         for tmp in folder.rglob(".*.tmp"):
@@ -155,24 +177,32 @@ def _duration(path: Path) -> float:
     return info.frames / info.samplerate
 
 
+def manifest_header(corpus: CorpusPlan) -> dict:
+    """The manifest's fields besides the files: kind, parameters, espeak-ng, processing, speakers.
+
+    ``extra_files`` starts empty; the filler adds each extra file's SHA-256 when written.
+    """
+    engine = get_engine()
+    return {
+        "kind": corpus.kind,
+        "params": corpus.params,
+        "espeak": {"version": engine.version, "sample_rate": engine.sample_rate},
+        "sample_rate": corpus.params["sample_rate"],
+        "processing": PROCESSING,
+        "speakers": {f"{k:02d}": {**asdict(s), "voice": s.voice} for k, s in corpus.speakers.items()},
+        "extra_files": {},
+    }
+
+
 def _fill(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog, mode: str) -> Path:
     """Synthesize every missing file of ``corpus`` in ``out_dir`` and write the manifest."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(out_dir)
-    engine = get_engine()
+    remove_stale_temporaries(out_dir)
     sample_rate = corpus.params["sample_rate"]
-    header = {
-        "kind": corpus.kind,
-        "params": corpus.params,
-        "espeak": {"version": engine.version, "sample_rate": engine.sample_rate},
-        "sample_rate": sample_rate,
-        "processing": PROCESSING,
-        "speakers": {f"{k:02d}": {**asdict(s), "voice": s.voice} for k, s in corpus.speakers.items()},
-        "extra_files": {},
-    }
+    header = manifest_header(corpus)
     existing = [t for t in corpus.takes if (out_dir / t.path).is_file()]
     for t in existing:
         _check_existing(out_dir / t.path, sample_rate)
@@ -180,8 +210,8 @@ def _fill(out_dir: Path, corpus: CorpusPlan, *, progress: bool, log: EventLog, m
     log("synthesize_start", kind=corpus.kind, mode=mode, params=corpus.params, files=len(corpus.takes),
         existing=len(existing), espeak=header["espeak"])
     if mode == "resume":
-        _say(progress, f"finishing the {corpus.kind} corpus in {out_dir}: "
-                       f"{len(existing)} of {len(corpus.takes)} files present")
+        say(progress, f"finishing the {corpus.kind} corpus in {out_dir}: "
+                      f"{len(existing)} of {len(corpus.takes)} files present")
 
     for rel, make in corpus.extra_files.items():
         write_json_atomic(out_dir / rel, make())

@@ -43,8 +43,8 @@ ORIGINS = {
     "en-029": "America, Caribbean, Jamaica",
 }
 
-# salt of the speaker streams, so that digit speakers and emotion actors differ
-DIGITS_TAG, EMOTIONS_TAG = 1, 2
+# salt of the speaker streams, so that digit speakers, emotion actors and cue speakers differ
+DIGITS_TAG, EMOTIONS_TAG, CUES_TAG = 1, 2, 3
 
 
 @dataclass(frozen=True)
