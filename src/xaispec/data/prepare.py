@@ -34,7 +34,7 @@ from .._io import write_json_atomic, write_text_atomic
 from ..errors import DataError, ParameterError, XaispecError
 from ..events import EventLog
 from .corpora import Skip, get_corpus, index_corpus, main_label
-from .rows import (ARRAYS, compact_store, prepare_chunk, read_markers, release_buffers, run_chunks, todo_ranges,
+from .rows import (MASK_DB, arrays, compact_store, has_masks, prepare_chunk, read_markers, release_buffers, run_chunks, todo_ranges,
                    warm_imports, worker_pool)
 from .store import create_preallocated, finish_store, store_name
 
@@ -46,7 +46,9 @@ PREPROCESSING = {
     "alexnet": ("read the WAV (any rate, stereo mixed down)", "resample to 8 kHz (the study's scipy resampler)",
                 "embed the clip in 8,000 zeros at a seeded random offset (longer clips: loudest second, flagged)",
                 "STFT: 455-sample Hann window, 420 overlap; keep |Z|[0:227, 2:-1]",
-                "amplitude to dB relative to the maximum: 227 x 227 values in [-80, 0]"),
+                "amplitude to dB relative to the maximum: 227 x 227 values in [-80, 0]",
+                "planted-cue corpora: the cue alone through the same steps; its cells within "
+                "20 dB of its own maximum are the ground-truth mask"),
     "mel128": ("load 2.5 s from 0.6 s at 22,050 Hz (librosa)", "128-band mel power spectrogram, mean over time",
                "a second copy with seeded Gaussian noise (the study's augmentation)"),
     "mel2d": ("the same 2.5 s excerpt", "40-band log-mel spectrogram: a 40 x 108 image for image explainers"),
@@ -78,6 +80,8 @@ class PrepareConfig:
         if self.representation == "alexnet":
             out.update(sr=F.ALEXNET_SR, length=F.ALEXNET_LEN, nperseg=F.NPERSEG,
                        noverlap=F.NOVERLAP, window="hann", shape=list(F.ALEXNET_SHAPE), db_ref="max")
+            if has_masks(self.corpus):
+                out["mask_db"] = MASK_DB
         else:
             out.update(sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION,
                        noise_factor=F.NOISE_FACTOR)
@@ -208,7 +212,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
         # nothing usable to resume from (another input, or killed while finishing): start over
         shutil.rmtree(parts, ignore_errors=True)
         parts.mkdir(parents=True)
-        shapes = {k: ((len(rows), *shape), dtype) for k, (shape, dtype) in ARRAYS[representation].items()}
+        shapes = {k: ((len(rows), *shape), dtype) for k, (shape, dtype) in arrays(representation, cfg.corpus).items()}
         write_json_atomic(created, {**stamp, "layout": create_preallocated(raw, shapes)})
     layout = json.loads(created.read_text(encoding="utf-8"))["layout"]
 

@@ -20,6 +20,7 @@ from ..audio import features as F
 from ..audio.reading import probe_audio, read_audio
 from .._io import write_json_atomic
 from ..errors import DataError, XaispecError
+from .corpora import companion_paths, get_corpus
 from .store import create_preallocated
 
 if TYPE_CHECKING:  # annotations only: prepare imports this module
@@ -44,7 +45,61 @@ def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict
             "source_sha256": audio.sha256}
     x = F.embedded_second(audio.samples, sr=audio.sr, offset=offset, mode=cfg.mode, name=str(path))
     spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
-    return meta, {"x": spectrogram(x)}
+    arrays = {"x": spectrogram(x)}
+    if has_masks(cfg.corpus):
+        if cropped:   # the cue would be cropped to its own loudest second, not the clip's
+            raise DataError(f"{path}: longer than 1 s at 8 kHz; a planted-cue clip must fit, "
+                            "or its mask would not match its spectrogram")
+        arrays["mask"] = _cue_mask(path, sample_id, audio, offset, cfg, spectrogram)
+    return meta, arrays
+
+
+#: a cue's ground-truth cells: within this many dB of the cue's own maximum
+MASK_DB = 20.0
+
+
+def has_masks(corpus: str) -> bool:
+    """Whether a corpus's AlexNet store holds ground-truth masks (the planted-cue corpora)."""
+    return get_corpus(corpus).kind == "cues"
+
+
+def cue_mask(cue: np.ndarray, *, sr: int, offset: int, mode: str = "exact") -> np.ndarray:
+    """A planted cue's ground-truth mask in the AlexNet spectrogram's geometry.
+
+    The cue alone goes through the clip's own resampling, offset and STFT; its cells
+    within :data:`MASK_DB` of the cue's maximum are its real, smeared footprint.
+
+    Parameters
+    ----------
+    cue : np.ndarray, shape (n,)
+        The cue on its own, as stored beside the clip.
+    sr : int
+    offset : int
+        The clip's embedding offset (the store's ``offset`` column).
+    mode : {"exact", "fast"}
+
+    Returns
+    -------
+    np.ndarray, shape (227, 227), uint8
+        1 in the cue's cells, 0 elsewhere.
+    """
+    spectrogram = F.alexnet_spectrogram if mode == "exact" else F.alexnet_spectrogram_fast
+    db = spectrogram(F.embedded_second(cue, sr=sr, offset=offset, mode=mode))
+    return (db >= -MASK_DB).astype(np.uint8)
+
+
+def _cue_mask(path: Path, sample_id: str, audio, offset: int, cfg: PrepareConfig, spectrogram) -> np.ndarray:
+    root = path.parents[2]   # the clip is root/clips/NN/name.wav
+    cue_rel = companion_paths(path.relative_to(root).as_posix())["cue"]
+    if not (root / cue_rel).is_file():
+        raise DataError(f"{path}: its cue file {cue_rel} is missing, so its ground truth is unknown")
+    cue = read_audio(root / cue_rel)
+    if cue.sr != audio.sr or len(cue.samples) != len(audio.samples):
+        raise DataError(f"{path}: its cue file {cue_rel} has {len(cue.samples)} samples at {cue.sr} Hz, "
+                        f"the clip {len(audio.samples)} at {audio.sr} Hz")
+    if not np.any(cue.samples):
+        raise DataError(f"{path}: its cue file {cue_rel} is silent, so it has no ground-truth cells")
+    return cue_mask(cue.samples, sr=audio.sr, offset=offset, mode=cfg.mode)
 
 
 def _mel_meta(path: Path) -> dict:
@@ -82,6 +137,15 @@ ARRAYS = {
     "mel128": {"x": ((F.MEL_BANDS,), "<f4"), "x_augmented": ((F.MEL_BANDS,), "<f4")},
     "mel2d": {"x": ((F.MEL2D_BANDS, F.MEL2D_FRAMES), "<f4")},
 }
+
+
+def arrays(representation: str, corpus: str) -> dict:
+    """The arrays of a store: its representation's, plus the ground-truth ``mask`` (uint8,
+    one per spectrogram) in the AlexNet store of a planted-cue corpus."""
+    out = dict(ARRAYS[representation])
+    if representation == "alexnet" and has_masks(corpus):
+        out["mask"] = (F.ALEXNET_SHAPE, "|u1")
+    return out
 
 
 def _write_rows(fd: int, buf: np.ndarray, at: int) -> None:
