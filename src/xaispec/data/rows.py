@@ -20,7 +20,7 @@ from ..audio import features as F
 from ..audio.reading import probe_audio, read_audio
 from .._io import write_json_atomic
 from ..errors import DataError, XaispecError
-from .corpora import companion_paths, get_corpus
+from .corpora import CORPORA, companion_paths, get_corpus
 from .store import create_preallocated
 
 if TYPE_CHECKING:  # annotations only: prepare imports this module
@@ -60,7 +60,7 @@ MASK_DB = 20.0
 
 def has_masks(corpus: str) -> bool:
     """Whether a corpus's AlexNet store holds ground-truth masks (the planted-cue corpora)."""
-    return get_corpus(corpus).kind == "cues"
+    return corpus in CORPORA and get_corpus(corpus).kind == "cues"   # a manifest corpus has none
 
 
 def cue_mask(cue: np.ndarray, *, sr: int, offset: int, mode: str = "exact") -> np.ndarray:
