@@ -52,6 +52,8 @@ MINIMUM: dict[str, int] = {
     "book.wrong": 0,
     "book.examples_max": 0,
     "book.correct": 0,
+    "book.cue_examples": 1,
+    "book.cue_moved": 0,
 }
 
 

@@ -198,8 +198,15 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
     graph = plan.graph(pages)
     graph.order()
     kinds = {t.split(":")[0] for t in graph.tasks}
-    assert kinds == {"corpus", "prepare", "splits", "train", "evaluate", "summarize", "explain", "measure", "chapter",
-                     "book"}
+    assert kinds == {"corpus", "prepare", "splits", "train", "evaluate", "summarize", "explain", "measure",
+                     "groundtruth", "chapter", "book"}
+    # the smoke book's one ground-truth page: the tone-burst cue, explained by every method of the book
+    assert [p for c, p in pages if c == "groundtruth"] == [{"cue": "tone"}]
+    truth = graph["groundtruth:synthetic-cues-tone:cue:0:alexnet"]
+    assert {d.split(":")[-1] for d in truth.deps} == set(plan.book["explainers"])
+    assert {d.split(":")[1] for d in truth.deps} == {"synthetic-cues-tone"}
+    assert graph["chapter:groundtruth/tone"].deps == (truth.id,)
+    assert graph["prepare:synthetic-cues-tone:alexnet"] and graph["splits:synthetic-cues-tone"]
     # a page's measurement waits for every explanation of its model, by every method of the book
     measure = graph["measure:synthetic-digits:digit:0:alexnet"]
     assert {d.split(":")[-1] for d in measure.deps} == set(plan.book["explainers"])

@@ -231,7 +231,7 @@ def test_bad_input_lists_valid_values(project, tmp_path):
     out = cli("train", "synthetic-digits", "--label", "gender", "--fold", 4, code=2)
     assert "fold 4 does not exist for label 'gender': valid folds are [0, 1, 2, 3]" in out
     out = cli("train", "synthetic-digits", "--label", "speaker", code=2)
-    assert "label='speaker' is not one of ['digit', 'emotion', 'gender']" in out
+    assert "label='speaker' is not one of ['cue', 'digit', 'emotion', 'gender']" in out
     out = cli("train", "synthetic-digits", "--label", "digit", "--model", "cnn1d", code=2)
     assert "cannot learn 'digit'" in out
     out = cli("train", "fsdd", "--label", "digit", code=1)

@@ -112,6 +112,7 @@ CHAPTERS = {c.name: c for c in (
     Chapter("training", "Training and evaluation", ("label",)),
     Chapter("explanations", "Explanations", ("label", "fold", "explainer")),
     Chapter("evaluation", "Evaluating the explanations", ("label", "fold")),
+    Chapter("groundtruth", "Ground truth", ("cue",)),
     Chapter("information", "Input information", ("label", "fold")),
     Chapter("emotions", "Emotion recognition with SHAP", ("explainer",)),
     Chapter("reproducibility", "Reproducibility"),

@@ -16,6 +16,13 @@ ABOUT = {
     "synthetic-emotions": "Two statements spoken with eight emotions by espeak-ng voices (prosody per emotion), "
                           "in RAVDESS's layout: odd actors male, even actors female.",
     "ravdess": "RAVDESS speech {cite:p}`livingstone2018ravdess`: 24 actors, 8 emotions, 2 statements, 48 kHz.",
+    **{f"synthetic-cues-{kind}": f"Planted-cue clips: a {what} carries the class, mixed under a spoken digit "
+                                 "that says nothing about it; each clip's cue is stored on its own, and its "
+                                 "ground-truth cells are stored beside the spectrogram."
+       for kind, what in (("tone", "tone burst in a class-specific band"),
+                          ("noise", "band of noise in a class-specific band"),
+                          ("clicks", "click train at a class-specific rate"),
+                          ("pair", "pair of tone bursts, low-then-high or high-then-low,"))},
 }
 
 #: the preface's note on a book built from synthetic corpora
@@ -76,7 +83,7 @@ def resolve_corpora(choices: Iterable[str] | str | None, default: str = "synthet
             out["digits"] = {"name": digits, "source": None}
             out["emotions"] = {"name": emotions, "source": None}
         elif choice in CORPORA:
-            out[CORPORA[choice].kind] = {"name": choice, "source": None}
+            out[book_kind(choice)] = {"name": choice, "source": None}
         elif choice.endswith(".csv"):
             path = Path(choice).resolve()
             if not path.is_file():
@@ -92,6 +99,20 @@ def resolve_corpora(choices: Iterable[str] | str | None, default: str = "synthet
         else:
             raise ParameterError(f"unknown corpus {choice!r}: use one of {', '.join(valid)}")
     return out
+
+
+def book_kind(name: str) -> str:
+    """A corpus's key among a book's corpora: its kind (``digits``, ``emotions``); a
+    planted-cue corpus ``synthetic-cues-KIND`` is ``cues-KIND`` (a book may have several)."""
+    from ..data.corpora import CORPORA
+
+    spec = CORPORA[name]
+    return f"cues-{name.rsplit('-', 1)[1]}" if spec.kind == "cues" else spec.kind
+
+
+def cue_corpus(kind: str) -> str:
+    """The planted-cue corpus of cue ``kind`` (``tone``, ``noise``, ``clicks``, ``pair``)."""
+    return f"synthetic-cues-{kind}"
 
 
 def corpus_label(name: str) -> str:

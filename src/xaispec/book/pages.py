@@ -20,7 +20,7 @@ from ..errors import ParameterError, XaispecError
 from ..models.runs import open_run
 from ..study.steps import corpus_root, feasible_labels
 from .chapters import CHAPTERS, EMOTION_EXPLAINERS
-from .corpora import corpus_label, resolve_corpora
+from .corpora import corpus_label, cue_corpus, resolve_corpora
 from .state import state_dir
 
 
@@ -50,6 +50,13 @@ class BookPages:
         if self.corpora is None:
             self.corpora = resolve_corpora(None, self.profile.get("book.corpus"))
         self.book = self.profile.get("book")
+        from ..data.synth import CUE_KINDS
+
+        bad = [k for k in self.book["cues"] if k not in CUE_KINDS]
+        if bad:
+            raise ParameterError(f"book.cues: {bad[0]!r} is not a cue kind; valid kinds: {', '.join(CUE_KINDS)}")
+        for kind in self.book["cues"]:   # the planted-cue corpora of the ground-truth pages
+            self.corpora.setdefault(f"cues-{kind}", {"name": cue_corpus(kind), "source": None})
         self.root = str(self.paths.root)
 
     # -- locations ---------------------------------------------------------------------
@@ -67,8 +74,12 @@ class BookPages:
         """The executed page of ``chapter`` with ``params``."""
         return self.out_dir / f"{CHAPTERS[chapter].stem(params)}.ipynb"
 
+    def cue_kinds(self) -> list[str]:
+        """The cue kinds of the book's planted-cue corpora (``tone``, ...), in the book's order."""
+        return [k.split("-", 1)[1] for k in self.corpora if k.startswith("cues-")]
+
     def corpus(self, kind: str) -> str | None:
-        """The corpus of ``kind`` (``digits``, ``emotions``), or None."""
+        """The corpus of ``kind`` (``digits``, ``emotions``, ``cues-tone``, ...), or None."""
         entry = self.corpora.get(kind)
         return entry["name"] if entry else None
 
@@ -88,6 +99,8 @@ class BookPages:
             return ["emotions"]
         if chapter == "data":
             return [k for k in self.corpora if corpus_label(self.corpus(k)) == str(params.get("corpus"))]
+        if chapter == "groundtruth":
+            return [f"cues-{params.get('cue')}"]
         return []
 
     # -- labels and folds --------------------------------------------------------------
@@ -134,6 +147,10 @@ class BookPages:
         have = self.all_folds("emotions", "emotion")
         return [f for f in self.book["emotion_folds"] if f in have]
 
+    def cue_fold(self) -> int:
+        """The fold of the planted-cue models: the first of the profile's folds."""
+        return int(self.book["folds"][0])
+
     def explainers(self, model: str = "alexnet") -> list[str]:
         """The profile's explanation methods of ``model`` (``alexnet`` or ``cnn1d``)."""
         return list(self.book["explainers"] if model == "alexnet" else self.book["emotion_explainers"])
@@ -172,6 +189,8 @@ class BookPages:
             numbered = [f for f in self.emotion_folds() if f != "random"]
             if numbered:
                 pages.append(("evaluation", {"label": "emotion", "fold": numbered[0]}))
+        if self.explainers("alexnet"):
+            pages += [("groundtruth", {"cue": kind}) for kind in self.cue_kinds()]
         for label in labels:
             for fold in self.explain_folds(label):
                 pages.append(("information", {"label": label, "fold": fold}))
@@ -254,6 +273,8 @@ class BookPages:
                 pick("explainer", self.valid_explainers("alexnet"), (self.explainers("alexnet") or [None])[0])
         elif chapter == "emotions":
             pick("explainer", self.valid_explainers("cnn1d"), (self.explainers("cnn1d") or [None])[0])
+        elif chapter == "groundtruth":
+            pick("cue", self.cue_kinds())
         elif chapter == "evaluation":
             emotion = ["emotion"] if self.corpus("emotions") else []
             label = pick("label", self.labels() + emotion)
@@ -286,6 +307,11 @@ class BookPages:
             out.update(params)
             out["model"] = "cnn1d" if emotion else "alexnet"
             out["methods"] = self.explainers(out["model"])
+        elif chapter == "groundtruth":
+            out["corpus"] = self.corpus(f"cues-{params['cue']}")
+            out.update(params)
+            out["fold"] = self.cue_fold()
+            out["methods"] = self.explainers("alexnet")
         elif chapter == "emotions":
             out["corpus"] = self.corpus("emotions")
             out.update(params)

@@ -19,8 +19,8 @@ from ..audio.resynthesis import CELL_RULE
 from ..config import Profile
 from ..errors import DataError
 from ..models.runs import ModelSpec
-from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_measure, step_prepare,
-                           step_splits, step_summarize, step_train)
+from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_groundtruth, step_measure,
+                           step_prepare, step_splits, step_summarize, step_train)
 from ..workflow import Graph, Task
 from .chapters import CHAPTERS, chapters_dir
 from .corpora import corpus_label
@@ -29,9 +29,13 @@ from .pages import BookPages
 from .state import save_book
 
 
-def explain_options(profile: Profile, model: str) -> dict:
-    """What the book explains of a model (see :func:`xaispec.study.steps.book_samples`), from the profile."""
+def explain_options(profile: Profile, model: str, label: str | None = None) -> dict:
+    """What the book explains of a model (see :func:`xaispec.study.steps.book_samples`), from the profile.
+    A planted-cue model: ``book.cue_examples`` test clips per cue class and sex, for localisation."""
     b = profile.get("book")
+    if label == "cue":
+        return {"examples": b["cue_examples"], "examples_max": 0, "wrong": 0, "correct": 0,
+                "top_percent": b["top_percent"]}
     if model == "alexnet":
         return {"examples": b["examples_per_digit_per_sex"], "examples_max": b["examples_max"],
                 "wrong": b["wrong"], "correct": b["correct"], "top_percent": b["top_percent"]}
@@ -62,13 +66,14 @@ class BookPlan(BookPages):
             corpus = entry["name"]
             spec = get_corpus(corpus)
             prof = self.profile
-            cfg_corpus = {"source": entry["source"], "synthetic": prof.get(f"synthetic.{kind}")
+            section = "synthetic.cues" if spec.kind == "cues" else f"synthetic.{kind}"
+            cfg_corpus = {"source": entry["source"], "synthetic": prof.get(section)
                           if spec.name.startswith("synthetic-") else None, "seed": prof.get("seed")}
             root_dir = corpus_root(corpus, self.root)
             graph.add(Task(f"corpus:{spec.name}", step_corpus,
                            dict(self._common(corpus), source=entry["source"]),
                            outputs=(str(root_dir),), config=cfg_corpus))
-            reps = ["alexnet"] if kind == "digits" else \
+            reps = ["alexnet"] if kind == "digits" or spec.kind == "cues" else \
                 sorted({"mel128"} | {self._model_rep(m) for m in self.book["emotion_models"]})
             prep_cfg = {k: prof.get(f"prepare.{k}") for k in ("mode", "long_clips")} | {"seed": prof.get("seed")}
             run = self.run(kind)
@@ -142,7 +147,7 @@ class BookPlan(BookPages):
         eid = self.model_tasks(graph, kind, label, fold, model)
         # the profile's method parameters for this model and method only: changing LIME's does
         # not make the Grad-CAM pages run again
-        options = {**self.explain_options(model),
+        options = {**self.explain_options(model, label),
                    "params": dict(self.book["explainer_params"].get(model, {}).get(method, {}))}
         run = self.run(kind)
         outputs = tuple(str(p) for p in explain_outputs(run, ModelSpec(label, fold, model), method))
@@ -172,9 +177,29 @@ class BookPlan(BookPages):
                                "explain": [graph[d].config for d in deps]}))
         return mid
 
-    def explain_options(self, model: str) -> dict:
+    def groundtruth_task(self, graph: Graph, cue: str) -> str:
+        """Add the planted-cue model of cue kind ``cue``, its explanations by every method of the
+        book, their localisation and the controls; return the ground-truth task's id."""
+        from ..data.corpora import get_corpus
+        from ..study.groundtruth import groundtruth_paths
+
+        kind, fold = f"cues-{cue}", self.cue_fold()
+        name = get_corpus(self.corpus(kind)).name
+        methods = self.explainers("alexnet")
+        deps = tuple(self.explain_task(graph, kind, "cue", fold, "alexnet", m) for m in methods)
+        params = {m: dict(self.book["explainer_params"].get("alexnet", {}).get(m, {})) for m in methods}
+        outputs = tuple(str(p) for p in groundtruth_paths(self.run(kind), ModelSpec("cue", fold)).values())
+        gid = f"groundtruth:{name}:cue:{fold}:alexnet"
+        graph.add(Task(gid, step_groundtruth, dict(self._common(self.corpus(kind)), fold=fold, methods=methods,
+                                                   params=params, explained=self.book["cue_moved"]),
+                       deps=deps, outputs=outputs,
+                       config={"methods": methods, "params": params, "explained": self.book["cue_moved"],
+                               "explain": [graph[d].config for d in deps]}))
+        return gid
+
+    def explain_options(self, model: str, label: str | None = None) -> dict:
         """:func:`explain_options` of this book's profile."""
-        return explain_options(self.profile, model)
+        return explain_options(self.profile, model, label)
 
     # -- pages -------------------------------------------------------------------------
     def page_task(self, graph: Graph, chapter: str, params: dict, deps: tuple = ()) -> str:
@@ -212,6 +237,8 @@ class BookPlan(BookPages):
         if chapter == "evaluation":
             kind, model = ("emotions", "cnn1d") if params["label"] == "emotion" else ("digits", "alexnet")
             return (self.measure_task(graph, kind, params["label"], params["fold"], model),)
+        if chapter == "groundtruth":
+            return (self.groundtruth_task(graph, params["cue"]),)
         if chapter == "information":
             return (self.model_tasks(graph, "digits", params["label"], params["fold"], "alexnet"),)
         if chapter == "emotions":

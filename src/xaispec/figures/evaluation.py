@@ -115,3 +115,41 @@ def map_rows(rows: dict[str, np.ndarray], columns: list[str], *, title: str, pat
         axes[i, 0].set_ylabel(method_name(method), fontsize=7)
     fig.suptitle(title, fontsize=9)
     return finish(fig, path)
+
+
+def maps_with_truth(inputs: np.ndarray, maps: dict[str, np.ndarray], masks: np.ndarray, titles: list[str], *,
+                    title: str, path=None) -> Figure:
+    """One row per sample: its input, then every method's map, the ground truth outlined on each.
+
+    Parameters
+    ----------
+    inputs : np.ndarray, shape (n, F, T)
+        The spectrograms (dB), low frequencies at the bottom.
+    maps : dict
+        Method -> maps (n, F, T); each drawn as its positive part scaled to its own maximum.
+    masks : np.ndarray, shape (n, F, T), bool
+        The ground-truth cells, outlined in cyan.
+    titles : list of str
+        A label per sample (row).
+    """
+    n, k = len(inputs), len(maps) + 1
+    fig = Figure(figsize=(1.45 * k + 0.8, 1.45 * n + 0.6), layout="constrained")
+    axes = fig.subplots(max(n, 1), k, squeeze=False)
+    for i in range(n):
+        panels = [("input", inputs[i], "gray")] + [(m, np.clip(np.nan_to_num(a[i]), 0, None), "magma")
+                                                   for m, a in maps.items()]
+        for j, (name, image, cmap) in enumerate(panels):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            top = float(np.max(image)) if name != "input" else None
+            shown = image / top if top else image
+            ax.imshow(shown, origin="lower", aspect="auto", cmap=cmap,
+                      **({} if name == "input" else {"vmin": 0, "vmax": 1}))
+            if masks[i].any():
+                ax.contour(masks[i].astype(float), levels=[0.5], colors="cyan", linewidths=0.6)
+            if i == 0:
+                ax.set_title("input" if name == "input" else method_name(name), fontsize=7)
+        axes[i, 0].set_ylabel(titles[i], fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    return finish(fig, path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +25,22 @@ from .architectures import MODELS, PREFIX
 
 EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 #: label -> models that can learn it (the first is the default)
-LABEL_MODELS = {"digit": ("alexnet",), "gender": ("alexnet",), "emotion": ("cnn1d", "cnn2d", "alexnet")}
+LABEL_MODELS = {"digit": ("alexnet",), "gender": ("alexnet",), "emotion": ("cnn1d", "cnn2d", "alexnet"),
+                "cue": ("alexnet",)}
+#: the index column each label's classes are read from
+LABEL_COLUMNS = {"digit": "digit", "gender": "sex", "emotion": "emotion", "cue": "cue"}
 
 
-def classes(label: str) -> list[str]:
-    """Class names of ``label``, in the order of the model outputs."""
+def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
+    """Class names of ``label``, in the order of the model outputs.
+
+    The planted-cue label ``cue`` has as many classes as its corpus (its numbers ``0``,
+    ``1``, ...): they are read from the store's ``index``.
+    """
+    if label == "cue":
+        if index is None or "cue" not in index.columns:
+            raise ParameterError("label 'cue': its classes are those of a planted-cue corpus's store index")
+        return [str(c) for c in range(int(index["cue"].max()) + 1)]
     if label == "digit":
         return [str(d) for d in range(10)]
     if label == "gender":
@@ -47,8 +58,8 @@ def targets(label: str, index: pd.DataFrame) -> np.ndarray:
     DataError
         A sample has no valid class (e.g. unknown sex for the gender task).
     """
-    names = classes(label)
-    column = {"digit": "digit", "gender": "sex", "emotion": "emotion"}[label]
+    names = classes(label, index)
+    column = LABEL_COLUMNS[label]
     if column not in index.columns:
         raise DataError(f"the store has no {column!r} column: it cannot be used for label {label!r}")
     values = index[column].astype(str)
@@ -67,6 +78,8 @@ class ModelSpec:
     label: str
     fold: int | str
     model: str = "alexnet"
+    #: the class names when the label alone does not say them (``cue``: see :meth:`Run.task`)
+    class_names: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def representation(self) -> str:
@@ -84,7 +97,7 @@ class ModelSpec:
 
     @property
     def classes(self) -> list[str]:
-        return classes(self.label)
+        return list(self.class_names) or classes(self.label)
 
 
 class Run:
@@ -181,7 +194,17 @@ class Run:
             raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
         if fold == "random" and model != "cnn1d":
             raise ParameterError("the random (leaky) split is the emotion study's protocol for cnn1d only")
+        if label == "cue":
+            return ModelSpec(label, fold, model, tuple(self.cue_classes()))
         return ModelSpec(label, fold, model)
+
+    def cue_classes(self) -> list[str]:
+        """The classes of the ``cue`` label: those of the planted-cue corpus's AlexNet store."""
+        if not hasattr(self, "_cue_classes"):
+            from ..data.store import Store
+
+            self._cue_classes = classes("cue", Store(self.store("alexnet")).index)
+        return self._cue_classes
 
 
 def open_run(corpus: str, root: str | os.PathLike | None = None, profile=None, *,

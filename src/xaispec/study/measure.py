@@ -105,7 +105,8 @@ def _hearing(run: Run, task: ModelSpec, store, rows: pd.DataFrame, scaling: dict
     return Hearing(np.stack(signals), to_input)
 
 
-def _floor_maps(model, x) -> dict[str, np.ndarray]:
+def floor_maps(model, x) -> dict[str, np.ndarray]:
+    """The maps of the two floors (``random``, ``energy``) of inputs ``x``, shape (n, *spatial)."""
     from ..explain import get_explainer
 
     return {name: get_explainer(name, model).explain(x, targets=0).maps for name in FLOORS}
@@ -198,7 +199,7 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
         where = {str(sid): i for i, sid in enumerate(e.extra["sample_ids"])}
         rows = [where[s] for s in ids]
         maps[m], targets[m] = e.maps[rows], e.targets[rows]
-    for name, floor in _floor_maps(model, x).items():
+    for name, floor in floor_maps(model, x).items():
         maps[name], targets[name] = floor, table["target"].to_numpy(dtype=np.int64)
     order = names + list(FLOORS)
     result = MeasureResult(task, order, ids)

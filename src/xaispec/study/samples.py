@@ -32,6 +32,8 @@ def task_store(run: Run, task: ModelSpec):
 
 def _class_column(task: ModelSpec, index: pd.DataFrame) -> str:
     """The column samples are grouped by in ``examples`` mode and named by: digit, else the label's."""
+    if task.label == "cue":   # a planted-cue clip's spoken digit says nothing about its class
+        return "cue"
     if "digit" in index.columns:
         return "digit"
     return {"gender": "sex", "emotion": "emotion"}.get(task.label, task.label)

@@ -46,14 +46,18 @@ def step_corpus(corpus: str, root: str, profile, source: str | None = None) -> d
         from ..data import synth
 
         kind = spec.name.split("-", 1)[1]
-        cfg = profile.get(f"synthetic.{kind}")
         out = paths.corpus(spec.name)
         manifest = out / "manifest.json"
         before = manifest.stat().st_mtime if manifest.is_file() else None
-        fn = synth.synthesize_digits if kind == "digits" else synth.synthesize_emotions
-        size = {"participants": cfg["participants"]} if kind == "digits" else {"actors": cfg["actors"]}
-        kwargs = dict(size, repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"],
-                      seed=profile.get("seed"), progress=False)
+        if spec.kind == "cues":   # synthetic-cues-KIND: the planted-cue corpora share one section
+            fn, kwargs = synth.synthesize_cues, dict(profile.get("synthetic.cues"), kind=kind.split("-", 1)[1])
+            kwargs["band"] = tuple(kwargs["band"])
+        else:
+            cfg = profile.get(f"synthetic.{kind}")
+            fn = synth.synthesize_digits if kind == "digits" else synth.synthesize_emotions
+            size = {"participants": cfg["participants"]} if kind == "digits" else {"actors": cfg["actors"]}
+            kwargs = dict(size, repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"])
+        kwargs.update(seed=profile.get("seed"), progress=False)
         try:
             fn(out, **kwargs)
         except CorpusMismatch as exc:  # made by another profile: rebuilt at this one's size
@@ -231,3 +235,23 @@ def step_measure(corpus: str, root: str, profile, label: str, fold, model: str, 
     failures = [f.line() for f in result.failures]
     return {"samples": len(result.sample_ids), "measured": result.measured, "reused": not result.measured,
             "failures": failures[:20], "work": {"forward": result.forward, "backward": result.backward}}
+
+
+def step_groundtruth(corpus: str, root: str, profile, fold, methods: list[str], params: dict | None = None,
+                     explained: int = 4) -> dict:
+    """Localise the explanations of a planted-cue model against the ground truth and run its
+    controls (see :mod:`xaispec.study.groundtruth`): the files the ground-truth page reads."""
+    from ..explain import work
+    from ..models.loading import load_model
+    from .groundtruth import controls, localise
+
+    run = open_run(corpus, root, profile)
+    task = run.task("cue", fold, "alexnet")
+    model = load_model(run, task)
+    before = work()
+    found = localise(run, task, methods=methods, seed=profile.get("seed"), model=model)
+    checks = controls(run, task, corpus_root=corpus_root(corpus, root), methods=methods, params=params,
+                      explained=explained, seed=profile.get("seed"), model=model)
+    spent = {k: int(v - before[k]) for k, v in work().items()}
+    return {"samples": len(found.sample_ids), "accuracy": checks["accuracy"],
+            "accuracy_removed": checks["accuracy_removed"], "kept_moved": checks["kept_moved"], "work": spent}
