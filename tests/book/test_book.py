@@ -355,8 +355,9 @@ def test_rerunning_one_chapter_adds_exactly_that_page(smoke_book):
 @pytest.mark.parametrize("args, message", [
     (["explanations", "-p", "label", "gender", "-p", "fold", "4"],
      "fold '4' is not valid for gender; valid values: 0, 1, 2, 3"),
-    (["explanation"], "valid chapters: preface, survey, data, training, explanations, evaluation, information, "
-                      "emotions"),
+    (["explanation"], "valid chapters: preface, survey, data, training, explanations, evaluation, groundtruth, "
+                      "information, emotions"),
+    (["groundtruth", "-p", "cue", "pair"], "groundtruth: cue 'pair' is not valid; valid values: tone"),
     (["explanations", "-p", "colour", "red"], "valid parameters: label, fold, explainer"),
     (["emotions", "-p", "explainer", "gradcam"], "valid values: shap_gradient, shap_kernel, shap_permutation"),
 ])
