@@ -1,6 +1,8 @@
 """Shared fixtures: the real FSDD copy beside the project, and small WAV writers."""
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,20 @@ def write_wav(path: Path, data: np.ndarray, sr: int, subtype: str = "PCM_16") ->
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, data, sr, subtype=subtype)
     return path
+
+def wavs(root: Path) -> list[str]:
+    """Every WAV under ``root``, as sorted POSIX paths relative to it."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav"))
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    """Modification times (ns) of the WAVs under ``root``: what a rerun must leave alone."""
+    return {p: os.stat(root / p).st_mtime_ns for p in wavs(root)}
+
+
+def manifest(root: Path) -> dict:
+    """A synthetic corpus's ``manifest.json``."""
+    return json.loads((root / "manifest.json").read_text())
 
 
 def fsdd_like(root: Path, speakers=("anna", "bert", "carl"), digits=range(3), takes=range(2),

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+from conftest import manifest, mtimes, wavs
 from xaispec._io import sha256_file
 from xaispec.data.corpora import (
     BASE_COLUMNS,
@@ -50,18 +51,6 @@ def read16(path) -> np.ndarray:
     y, sr = sf.read(str(path), dtype="int16")
     assert sr == SR and y.ndim == 1
     return y
-
-
-def wavs(root):
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav"))
-
-
-def mtimes(root):
-    return {p: os.stat(root / p).st_mtime_ns for p in wavs(root)}
-
-
-def manifest(root):
-    return json.loads((root / "manifest.json").read_text())
 
 
 def band_share(y: np.ndarray, low: float, high: float) -> float:

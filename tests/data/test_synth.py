@@ -12,6 +12,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
+from conftest import manifest, mtimes, wavs
 from xaispec._io import sha256_file
 from xaispec.errors import CorpusMismatch, DataError, ParameterError
 from xaispec.events import EventLog
@@ -64,18 +65,6 @@ def silent_edges(y: np.ndarray, sr: int, *, top_db: float = 35.0) -> tuple[float
 
 def rms(y: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.asarray(y, dtype=np.float64) ** 2)))
-
-
-def wavs(root):
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav"))
-
-
-def mtimes(root):
-    return {p: os.stat(root / p).st_mtime_ns for p in wavs(root)}
-
-
-def manifest(root):
-    return json.loads((root / "manifest.json").read_text())
 
 
 def expected_digit_files(ids, repetitions):
