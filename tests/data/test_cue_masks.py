@@ -106,7 +106,7 @@ def test_moved_cue_moves_its_mask(stores):
     assert np.array_equal(np.nonzero(here.any(axis=1))[0], np.nonzero(there.any(axis=1))[0])
 
 
-def test_only_cue_corpora_have_masks(stores, fsdd, tmp_path):
+def test_only_cue_corpora_have_masks(fsdd, tmp_path):
     assert has_masks("synthetic-cues-noise") and not has_masks("fsdd") and not has_masks("audiomnist")
     result = prepare("fsdd", fsdd, out_dir=tmp_path, limit=4, workers=1, progress=False)
     assert "mask" not in Store(result.store).arrays

@@ -50,7 +50,7 @@ def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict
         if cropped:   # the cue would be cropped to its own loudest second, not the clip's
             raise DataError(f"{path}: longer than 1 s at 8 kHz; a planted-cue clip must fit, "
                             "or its mask would not match its spectrogram")
-        arrays["mask"] = _cue_mask(path, sample_id, audio, offset, cfg, spectrogram)
+        arrays["mask"] = _cue_mask(path, audio, offset, cfg.mode)
     return meta, arrays
 
 
@@ -88,7 +88,8 @@ def cue_mask(cue: np.ndarray, *, sr: int, offset: int, mode: str = "exact") -> n
     return (db >= -MASK_DB).astype(np.uint8)
 
 
-def _cue_mask(path: Path, sample_id: str, audio, offset: int, cfg: PrepareConfig, spectrogram) -> np.ndarray:
+def _cue_mask(path: Path, audio, offset: int, mode: str) -> np.ndarray:
+    """The mask of a clip's stored cue (see :func:`cue_mask`); a missing, mismatched or silent cue skips the clip."""
     root = path.parents[2]   # the clip is root/clips/NN/name.wav
     cue_rel = companion_paths(path.relative_to(root).as_posix())["cue"]
     if not (root / cue_rel).is_file():
@@ -99,7 +100,7 @@ def _cue_mask(path: Path, sample_id: str, audio, offset: int, cfg: PrepareConfig
                         f"the clip {len(audio.samples)} at {audio.sr} Hz")
     if not np.any(cue.samples):
         raise DataError(f"{path}: its cue file {cue_rel} is silent, so it has no ground-truth cells")
-    return cue_mask(cue.samples, sr=audio.sr, offset=offset, mode=cfg.mode)
+    return cue_mask(cue.samples, sr=audio.sr, offset=offset, mode=mode)
 
 
 def _mel_meta(path: Path) -> dict:

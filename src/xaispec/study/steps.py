@@ -242,12 +242,12 @@ def step_groundtruth(corpus: str, root: str, profile, fold, methods: list[str], 
     """Localise the explanations of a planted-cue model against the ground truth and run its
     controls (see :mod:`xaispec.study.groundtruth`): the files the ground-truth page reads."""
     from ..explain import work
-    from ..models.loading import load_model
+    from ..models.loading import float32_model, load_model
     from .groundtruth import controls, localise
 
     run = open_run(corpus, root, profile)
     task = run.task("cue", fold, "alexnet")
-    model = load_model(run, task)
+    model = float32_model(load_model(run, task))   # one float32 copy for both (as the explanations used)
     before = work()
     found = localise(run, task, methods=methods, seed=profile.get("seed"), model=model)
     checks = controls(run, task, corpus_root=corpus_root(corpus, root), methods=methods, params=params,
