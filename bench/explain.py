@@ -26,7 +26,11 @@ Timed:
       background)`` with ``nsamples=128`` and a raw background of 50 training rows, vs our
       default tabular estimator ``shap_kernel`` (k-means summary of the background with 10
       centres, batched predictions), with the Spearman rank correlation of their
-      attributions (and of each against a high-budget permutation reference).
+      attributions (and of each against a high-budget permutation reference);
+  (d) LRP against Grad-CAM, both ours, on the same AlexNet and batch (maps/s, alternating):
+      the book's default composite (epsilon-gamma-box, with the dB bounds of the scaled
+      input) and the others, with the relevance each conserves. Its target: one LRP map
+      costs at most 3 Grad-CAM maps. ``--lrp-only`` runs this part alone.
 
 Usage::
 
@@ -57,6 +61,8 @@ from _common import machine_line, provenance_lines, verdict, write_section  # no
 
 PROJECT = Path(__file__).resolve().parents[1]
 SECTION = "## Explanations (bench/explain.py)"
+LRP_SECTION = "## LRP against Grad-CAM (bench/explain.py)"
+LRP_TARGET = 3.0  # an LRP map may cost at most this many Grad-CAM maps
 TARGETS = {"lime": 6.0, "gradcam": 30.0, "shap": 5.0}
 REF_EVALS = 600  # permutation-SHAP evaluations per row of the reference attributions
 
@@ -131,6 +137,15 @@ def setup_alexnet(path: Path | None):
     else:
         x = np.random.default_rng(0).normal(size=(64, 227, 227, 1)).astype(np.float32)
     return _precisions(model), x, source
+
+
+def alexnet_bounds(path: Path | None):
+    """The scaled [-80, 0] dB range of the smoke AlexNet's inputs (the study's dB/255 without a run)."""
+    from xaispec.models.datasets import input_bounds, load_scaling
+
+    _, run, task = _trained("digit", 0, "alexnet", path)
+    scaling = load_scaling(run, task) if run is not None else {"kind": "divide", "divisor": 255.0}
+    return input_bounds("alexnet", scaling)
 
 
 def setup_cnn1d(path: Path | None):
@@ -282,6 +297,51 @@ def bench_gradcam(model, x, repeats: int, calls: int) -> dict:
             "batch": len(x), "max_abs_diff": agree, "forward_ms": 1000 * forward / len(x), "known": known}
 
 
+def bench_lrp(model, x, repeats: int, bounds) -> dict:
+    """Maps/s of LRP (every composite) and of Grad-CAM on the same model and batch, alternating."""
+    from xaispec.explain import get_explainer
+    from xaispec.explain.lrp import COMPOSITES
+
+    targets = np.zeros(len(x), dtype=np.int64)  # classes given: both skip the prediction pass
+    gradcam = get_explainer("gradcam", model, batch_size=len(x))
+    lrps = {c: get_explainer("lrp", model, composite=c, bounds=bounds, batch_size=len(x)) for c in COMPOSITES}
+    gradcam.explain(x, targets)
+    for e in lrps.values():  # compile every pass first
+        e.explain(x, targets)
+    rates = {"gradcam": [], **{c: [] for c in lrps}}
+    for r in range(repeats):
+        rates["gradcam"].append(len(x) / timed(lambda: gradcam.explain(x, targets))[0])
+        for c, e in lrps.items():
+            rates[c].append(len(x) / timed(lambda: e.explain(x, targets))[0])
+        step(f"  LRP repeat {r + 1}: Grad-CAM {rates['gradcam'][-1]:.1f}/s, "
+             f"epsilon_gamma_box {rates['epsilon_gamma_box'][-1]:.1f}/s")
+    conserved = {}
+    for c, e in lrps.items():
+        res = e.explain(x[:8], targets[:8])
+        total = res.maps.reshape(len(res.maps), -1).sum(axis=1)
+        conserved[c] = float(np.median(total / res.extra["scores"]))
+    med = statistics.median
+    return {"batch": len(x), "rates": rates, "conserved": conserved,
+            "cost": {c: med(rates["gradcam"]) / med(rates[c]) for c in lrps}}
+
+
+def render_lrp(res: dict, source: str, repeats: int) -> str:
+    med = statistics.median
+    lines = [f"Model: {source}, float32; batches of {res['batch']} spectrograms with the classes given; "
+             f"{repeats} repeats, Grad-CAM and every composite alternating; medians. Target: one LRP map costs at "
+             f"most {LRP_TARGET:.0f} Grad-CAM maps.", "",
+             "| method | maps/s (median) | runs | cost in Grad-CAM maps | input relevance / logit (median of 8) | result |",
+             "|---|---:|---|---:|---:|---|"]
+    g = res["rates"]["gradcam"]
+    lines.append(f"| Grad-CAM | {med(g):.1f} | {', '.join(f'{v:.1f}' for v in g)} | 1.0 | - | - |")
+    for c, cost in res["cost"].items():
+        v = res["rates"][c]
+        ok = "met" if cost <= LRP_TARGET else "missed"
+        lines.append(f"| LRP {c} | {med(v):.1f} | {', '.join(f'{t:.1f}' for t in v)} | {cost:.1f} | "
+                     f"{res['conserved'][c]:.2f} | {ok} |")
+    return "\n".join(lines)
+
+
 def bench_shap(model, background, x, repeats: int, rows: int, reference: bool = True) -> dict:
     from xaispec.explain import get_explainer
 
@@ -427,6 +487,7 @@ def main(argv=None) -> int:
     ap.add_argument("--alexnet", type=Path, default=None, help="an AlexNet .keras file (default: the smoke run's)")
     ap.add_argument("--cnn1d", type=Path, default=None, help="a CNN1D .keras file (default: the smoke run's)")
     ap.add_argument("--precision-maps", type=int, default=8, help="spectrograms of the bfloat16/float32 comparison")
+    ap.add_argument("--lrp-only", action="store_true", help="run only LRP against Grad-CAM")
     ap.add_argument("--write-results", action="store_true", help="write the section in bench/RESULTS.md")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(PROJECT / "src"))
@@ -436,6 +497,17 @@ def main(argv=None) -> int:
     step("setup")
     alexnets, x, a_source = setup_alexnet(args.alexnet)
     step(f"  AlexNet: {a_source}; {len(x)} inputs")
+    step("LRP against Grad-CAM (float32)")
+    lrp_res = bench_lrp(alexnets["float32"], x[:32], args.repeats, alexnet_bounds(args.alexnet))
+    lrp_table = render_lrp(lrp_res, a_source, args.repeats)
+    step(f"  epsilon_gamma_box costs {lrp_res['cost']['epsilon_gamma_box']:.1f} Grad-CAM maps")
+    if args.write_results:
+        keep = ("python", "xaispec", "numpy", "tensorflow", "keras")
+        step(f"wrote {write_section(LRP_SECTION, chr(10).join([*provenance_lines(date, keep), '', lrp_table]))}")
+    if args.lrp_only:
+        print()
+        print(lrp_table)
+        return 0
     cnns, background, rows, c_source = setup_cnn1d(args.cnn1d)
     step(f"  1D CNN: {c_source}")
     runs = {}

@@ -323,7 +323,7 @@ def test_audio_players_hold_wav_recordings(smoke_book):
 def test_references_and_numbered_figures(smoke_book):
     root, _ = smoke_book
     survey = " ".join(parse(root / "_build" / "html" / "book" / "survey.html").text)
-    for author in ("Selvaraju", "Chattopadhay", "Ribeiro", "Lundberg", "Sundararajan", "Smilkov", "Zeiler"):
+    for author in ("Selvaraju", "Chattopadhay", "Ribeiro", "Lundberg", "Sundararajan", "Smilkov", "Zeiler", "Bach"):
         assert author in survey, author
     page = (root / "_build" / "html" / "book" / "training" / "digit.html").read_text()
     assert re.search(r'<span class="caption-number">Figure \d+(\.\d+)* </span>', page)

@@ -17,7 +17,7 @@ from xaispec.explain import METHODS, Explanation, get_explainer, masking
 keras = pytest.importorskip("keras")
 L = keras.layers
 
-IMAGE_METHODS = ["saliency", "smoothgrad", "integrated_gradients", "gradcam", "gradcam++", "occlusion"]
+IMAGE_METHODS = ["saliency", "smoothgrad", "integrated_gradients", "gradcam", "gradcam++", "occlusion", "lrp"]
 
 
 # -- toy models --------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def x1d():
 # -- registry and result type ------------------------------------------------------------------
 def test_registry_lists_every_method():
     assert {"gradcam", "gradcam++", "lime", "shap_gradient", "shap_partition", "shap_permutation", "shap_kernel",
-            "shap_deep", "integrated_gradients", "smoothgrad", "occlusion", "saliency", "random", "energy"} == set(METHODS)
+            "shap_deep", "integrated_gradients", "smoothgrad", "occlusion", "saliency", "random", "energy", "lrp"} == set(METHODS)
 
 
 def test_unknown_method_names_the_valid_ones(lin):

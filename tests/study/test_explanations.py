@@ -292,6 +292,32 @@ def test_cli_a_failing_method_is_reported_and_the_rest_continue(digits, monkeypa
     assert res.exit_code == 0 and "1 failed" in res.output
 
 
+def test_cli_lrp_takes_its_composite_and_the_bounds_of_the_db_input(digits):
+    from xaispec.explain import Explanation
+    from xaispec.models.datasets import apply_scaling, load_scaling
+
+    run, task, table = digits
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--which", "wrong", "--first", "2", "-m", "lrp", "--no-figures", "--force")
+    assert res.exit_code == 0, res.output
+    _, npz, _ = result_paths(run, task, "lrp")
+    default = Explanation.load(npz)
+    # the box rule's bounds: -80 and 0 dB in the model's input space
+    low, high = apply_scaling(np.array([[-80.0, 0.0]], dtype=np.float32), load_scaling(run, task))[0, :, 0]
+    assert default.params["composite"] == "epsilon_gamma_box" and default.params["rules"]["conv1"] == "box"
+    np.testing.assert_allclose(default.params["bounds"], [low, high], rtol=1e-6)
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--which", "wrong", "--first", "2", "-m", "lrp", "-p", "lrp.composite=preset_a",
+                 "--no-figures", "--force")
+    assert res.exit_code == 0, res.output
+    preset = Explanation.load(npz)
+    assert preset.params["rules"]["conv1"] == "alphabeta:1,0" and preset.params["rules"]["output"] == "epsilon:0.1"
+    assert not np.allclose(preset.maps, default.maps)
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--profile", "smoke",
+                 "--which", "wrong", "--first", "2", "-m", "lrp", "-p", "lrp.composite=sharpest", "--no-figures")
+    assert res.exit_code == 2 and "unknown composite 'sharpest'" in res.output
+
+
 # -- emotions: SHAP on the 1D CNN ------------------------------------------------------------------
 def test_emotion_cnn1d_shap_plots_per_class_and_mean(smoke):
     from xaispec.explain import Explanation
@@ -369,3 +395,20 @@ def test_gradcam_on_a_loaded_sequential_model(tmp_path):
         ours = get_explainer(name, loaded).explain(x, targets=[0, 1, 2])
         expected = get_explainer(name, model).explain(x, targets=[0, 1, 2])
         np.testing.assert_allclose(ours.maps, expected.maps, atol=1e-5)
+
+
+def test_lrp_composites_side_by_side(digits):
+    from xaispec.explain.lrp import COMPOSITES
+    from xaispec.study.composites import compare_composites, composites_text
+
+    run, task, table = digits
+    c = compare_composites(run, task, table, n=2)
+    assert set(c.maps) == set(COMPOSITES) and not c.skipped and c.default == "epsilon_gamma_box"
+    assert c.inputs.shape == (2, 227, 227) and all(m.shape == (2, 227, 227) for m in c.maps.values())
+    t = c.table.set_index("composite")
+    assert t.loc["epsilon_gamma_box", "Spearman with default"] == pytest.approx(1.0)
+    assert (t["Spearman with default"].drop("epsilon_gamma_box") < 0.999).all()  # different maps, not copies
+    assert ((t["positive share"] >= 0) & (t["positive share"] <= 1)).all()
+    assert c.default in composites_text(c)
+    only = compare_composites(run, task, table, n=1, composites=["zero", "preset_b"])
+    assert list(only.maps) == ["zero", "preset_b"] and only.table["Spearman with default"].isna().all()

@@ -45,6 +45,8 @@ METHOD_NOTES = {
     "random": "The random floor: uniform noise as a map. A method must beat it to say anything about the model.",
     "energy": "The energy floor: the spectrogram itself (loud cells matter), the AudioMNIST paper's amplitude "
               "baseline. It ignores the model.",
+    "lrp": "LRP hands the class's logit back through the network layer by layer, each layer sharing it among its "
+           "inputs by a rule (the model's default composite): red cells are evidence for the class, blue against.",
     "shap_permutation": "Permutation SHAP adds the features one at a time in sampled orders and records each one's "
                         "marginal contribution.",
 }

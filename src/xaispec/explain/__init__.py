@@ -5,7 +5,7 @@ Every method is an :class:`~xaispec.explain.base.Explainer` returning an
 :func:`get_explainer` builds one by name. Importing this package does not import
 TensorFlow, lime or shap: the methods import them when they compute.
 """
-from . import (energy, gradcam, gradcampp, integrated_gradients, lime_image, occlusion,  # noqa: F401 (registration)
+from . import (energy, gradcam, gradcampp, integrated_gradients, lime_image, lrp, occlusion,  # noqa: F401 (registration)
                random_floor, saliency, shap_deep, shap_gradient, shap_kernel, shap_partition, shap_permutation, smoothgrad)
 from ._model import predict, work
 from .base import METHODS, Explainer, Explanation, get_explainer

@@ -42,3 +42,36 @@ def input_map_pairs(inputs, maps, titles, map_title: str, *, path=None) -> Figur
         ax.set_xticks([])
         ax.set_yticks([])
     return finish(fig, path)
+
+
+def map_grid(inputs, maps: dict, row_titles, *, path=None) -> Figure:
+    """Rows of panels: each input, then its map under every entry of ``maps``.
+
+    Parameters
+    ----------
+    inputs : sequence of 2-D arrays
+        One spectrogram per row (``origin="lower"``, magma).
+    maps : dict of str -> array, shape (rows, *input shape)
+        Column title -> the maps of every row; each map is drawn on its own symmetric scale
+        (diverging colours when it has negative cells).
+    row_titles : sequence of str
+    path : path, optional
+    """
+    n, k = len(inputs), len(maps)
+    fig = Figure(figsize=(1.9 * (k + 1), 1.9 * n + 0.4), layout="constrained")
+    axes = np.asarray(fig.subplots(n, k + 1)).reshape(n, k + 1)
+    for i in range(n):
+        axes[i, 0].imshow(inputs[i], origin="lower", cmap="magma")
+        axes[i, 0].set_title(row_titles[i], fontsize=8)
+        for j, (title, m) in enumerate(maps.items(), start=1):
+            m = np.asarray(m[i])
+            top = float(np.abs(m).max()) or 1.0
+            signed = bool((m < 0).any())
+            axes[i, j].imshow(m, origin="lower", cmap="RdBu_r" if signed else "inferno",
+                              vmin=-top if signed else 0, vmax=top)
+            if i == 0:
+                axes[i, j].set_title(title, fontsize=8)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return finish(fig, path)

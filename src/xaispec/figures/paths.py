@@ -22,6 +22,7 @@ METHOD_DIRS = {
     "shap_deep": "SHAP-Deep",
     "shap_permutation": "SHAP-Permutation",
     "shap_kernel": "SHAP-Kernel",
+    "lrp": "LRP",
     "random": "Random",
     "energy": "Energy",
 }

@@ -123,6 +123,23 @@ def apply_scaling(x: np.ndarray, scaling: dict) -> np.ndarray:
     return out.astype(np.float32)[..., None]
 
 
+#: the range of the dB representations (``ref=max``, ``top_db=80``): what a cell can hold
+DB_RANGE = {"alexnet": (-80.0, 0.0), "mel2d": (-80.0, 0.0)}
+
+
+def input_bounds(representation: str, scaling: dict) -> tuple[float, float] | None:
+    """The lowest and highest value a model input can take, after ``scaling``, or None.
+
+    dB spectrograms and log-mel images span [-80, 0] dB before scaling (the box rule of LRP
+    needs these bounds in the model's input space); mel features and waveforms have no natural
+    bounds (None).
+    """
+    if representation not in DB_RANGE:
+        return None
+    low, high = apply_scaling(np.asarray([DB_RANGE[representation]], dtype=np.float32), scaling)[0, :, 0]
+    return float(low), float(high)
+
+
 def load_scaling(run: Run, task: ModelSpec) -> dict:
     """The scaling saved beside a trained model."""
     path = run.model_path(task).with_suffix(".scaling.json")

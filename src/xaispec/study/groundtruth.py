@@ -254,7 +254,7 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
     for method in methods if len(pick) else ():
         if method in FLOORS:
             continue
-        p = method_params(task, method, params, seed=seed)
+        p = method_params(task, method, params, seed=seed, scaling=scaling)
         if "background" in METHODS[method].defaults and p.get("background") is None:
             from .stage import background_rows
 

@@ -112,11 +112,11 @@ def floor_maps(model, x) -> dict[str, np.ndarray]:
     return {name: get_explainer(name, model).explain(x, targets=0).maps for name in FLOORS}
 
 
-def _recompute(task: ModelSpec, name: str, options, background):
+def _recompute(task: ModelSpec, name: str, options, background, scaling: dict):
     from ..evaluation.sanity import recompute_with
     from ..explain import METHODS
 
-    p = options.params_for(task, name) if name not in FLOORS else {}
+    p = options.params_for(task, name, scaling) if name not in FLOORS else {}
     if "background" in METHODS[name].defaults and p.get("background") is None:
         p["background"] = background()
     return recompute_with(name, **p)
@@ -242,7 +242,7 @@ def measure(run: Run, task: ModelSpec, *, methods=None, settings: dict | None = 
         before = work()
         try:
             scores = run_suite(model, x, maps[name], targets[name], labels, baseline=baseline, settings=suite_settings,
-                               recompute=_recompute(task, name, options, background), n_classes=len(task.classes),
+                               recompute=_recompute(task, name, options, background, scaling), n_classes=len(task.classes),
                                seed=options.seed, hearing=hearing)
         except Exception as exc:  # one method failing leaves the others measured
             text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__

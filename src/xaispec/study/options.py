@@ -22,9 +22,9 @@ from ..models.runs import ModelSpec
 #: the methods each model is explained with when none are given
 DEFAULT_METHODS = {
     "alexnet": ("gradcam", "gradcam++", "lime", "shap_gradient", "integrated_gradients", "smoothgrad",
-                "occlusion", "shap_partition"),
-    "cnn2d": ("gradcam", "lime"),
-    "cnn1d": ("shap_permutation", "shap_kernel", "shap_gradient"),
+                "occlusion", "shap_partition", "lrp"),
+    "cnn2d": ("gradcam", "lime", "lrp"),
+    "cnn1d": ("shap_permutation", "shap_kernel", "shap_gradient", "lrp"),
 }
 #: per model, parameters that differ from a method's own defaults: the studies' settings
 #: (LIME: 100 samples, 10 features, quickshift) and modest sample counts for a CPU
@@ -51,8 +51,10 @@ DEFAULT_PARAMS = {
 _FLAGS = ("force", "scale_waveform", "float32", "figures", "progress")
 
 
-def method_params(task: ModelSpec, method: str, params: dict | None = None, *, seed: int = 0) -> dict:
-    """The parameters a method is given: the model's defaults, the seed, then ``params[method]``.
+def method_params(task: ModelSpec, method: str, params: dict | None = None, *, seed: int = 0,
+                  scaling: dict | None = None) -> dict:
+    """The parameters a method is given: the model's defaults, the seed, the input's bounds,
+    then ``params[method]``.
 
     Parameters
     ----------
@@ -63,6 +65,9 @@ def method_params(task: ModelSpec, method: str, params: dict | None = None, *, s
         ``{method: {parameter: value}}``.
     seed : int
         Given to methods that take a ``seed``.
+    scaling : dict, optional
+        The model's input scaling: methods that take ``bounds`` (LRP's box rule) get the
+        scaled range of a dB input (:func:`~xaispec.models.datasets.input_bounds`).
 
     Returns
     -------
@@ -73,6 +78,10 @@ def method_params(task: ModelSpec, method: str, params: dict | None = None, *, s
     out = dict(DEFAULT_PARAMS.get(task.model, {}).get(method, {}))
     if "seed" in METHODS[method].defaults:
         out["seed"] = seed
+    if "bounds" in METHODS[method].defaults and scaling is not None:
+        from ..models.datasets import input_bounds
+
+        out["bounds"] = input_bounds(task.representation, scaling)
     out.update((params or {}).get(method, {}))
     return out
 
@@ -166,6 +175,6 @@ class ExplainOptions:
         """The methods ``task``'s model is explained with: :attr:`methods`, else its defaults."""
         return list(self.methods) if self.methods else list(DEFAULT_METHODS[task.model])
 
-    def params_for(self, task: ModelSpec, method: str) -> dict:
+    def params_for(self, task: ModelSpec, method: str, scaling: dict | None = None) -> dict:
         """The parameters ``method`` is given for ``task`` (see :func:`method_params`)."""
-        return method_params(task, method, self.params, seed=self.seed)
+        return method_params(task, method, self.params, seed=self.seed, scaling=scaling)

@@ -130,7 +130,7 @@ def explain(run: Run, task: ModelSpec, samples: pd.DataFrame, options: ExplainOp
     background = None
     explainers = {}
     for name in names:
-        p = o.params_for(task, name)
+        p = o.params_for(task, name, scaling)
         if "background" in METHODS[name].defaults and p.get("background") is None:
             if background is None:
                 background = background_rows(run, task, store, scaling, o.seed)
