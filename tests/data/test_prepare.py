@@ -274,3 +274,28 @@ def test_store_with_skipped_files_is_the_same_for_any_worker_count(tmp_path):
     good = Store(prepare("fsdd", root, out_dir=tmp_path / "good", workers=2, progress=False).store)
     assert good.index.equals(s.index)
     np.testing.assert_array_equal(good.load(), s.load())
+
+
+def test_audionet_waveforms_are_the_alexnet_spectrograms_second(fsdd, fsdd_store, tmp_path):
+    """The waveform store holds the very second the spectrogram store was computed from."""
+    import librosa
+    import scipy.io.wavfile as wavf
+    import scipy.signal
+
+    res = prepare("fsdd", fsdd, out_dir=tmp_path, representation="audionet", limit=120, workers=2,
+                  chunk_size=32, progress=False)
+    waves, spectra = Store(res.store), Store(fsdd_store.store)
+    assert res.store.name == "audionet.h5" and waves.load().shape == (120, 8000)
+    assert list(waves.index["sample_id"]) == list(spectra.index["sample_id"])
+    assert (waves.index["offset"] == spectra.index["offset"]).all()
+    for row in waves.index[~waves.index["cropped"]].index[[0, 33, 80]]:
+        rec = waves.index.loc[row]
+        fs, data = wavf.read(fsdd / rec["path"])   # the paper's steps, written out plainly
+        data = librosa.core.resample(y=data.astype(np.float32), orig_sr=fs, target_sr=8000, res_type="scipy")
+        embedded = np.zeros(8000, dtype=np.float32)
+        embedded[int(rec["offset"]):int(rec["offset"]) + len(data)] = data
+        np.testing.assert_array_equal(waves.load([row])[0], embedded)
+        _, _, z = scipy.signal.stft(waves.load([row])[0].astype(np.float64), 8000, nperseg=455, noverlap=420,
+                                    window="hann")
+        db = librosa.amplitude_to_db(np.abs(z[0:227, 2:-1]), ref=np.max).astype(np.float32)
+        np.testing.assert_array_equal(db, spectra.load([row])[0])

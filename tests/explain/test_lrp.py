@@ -182,7 +182,8 @@ def test_the_studies_networks_are_read_exactly():
     from xaispec.models.architectures import build
 
     rng = np.random.default_rng(0)
-    for name, shape in (("alexnet", (227, 227, 1)), ("cnn1d", (128, 1)), ("cnn2d", (40, 108, 1))):
+    for name, shape in (("alexnet", (227, 227, 1)), ("audionet", (8000, 1)), ("cnn1d", (128, 1)),
+                        ("cnn2d", (40, 108, 1))):
         keras.utils.set_random_seed(1)
         model = build(name, 4)
         _randomise_bn(model, rng)
@@ -228,7 +229,8 @@ def test_auto_composite_follows_the_bounds():
     assert boxed.params["composite"] == "epsilon_gamma_box" and boxed.params["rules"]["conv1"] == "box"
 
 
-@pytest.mark.parametrize("name,shape", [("alexnet", (227, 227, 1)), ("cnn1d", (128, 1)), ("cnn2d", (40, 108, 1))])
+@pytest.mark.parametrize("name,shape", [("alexnet", (227, 227, 1)), ("audionet", (8000, 1)), ("cnn1d", (128, 1)),
+                                        ("cnn2d", (40, 108, 1))])
 def test_every_composite_explains_the_studies_networks(name, shape):
     from xaispec.models.architectures import build
 

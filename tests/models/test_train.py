@@ -267,3 +267,36 @@ def test_one_public_way_to_open_a_run(tmp_path):
     assert open_run("synthetic-digits", tmp_path, run_dir=tmp_path / "elsewhere").dir == tmp_path / "elsewhere"
     with pytest.raises(ParameterError, match="nosuchcorpus"):
         open_run("nosuchcorpus", tmp_path)
+
+
+def test_epochs_come_from_the_model_the_label_then_the_cue_kind():
+    from xaispec.models.train import settings
+
+    quick = load_profile("quick")
+    assert settings(quick, "alexnet")["epochs"] == quick.get("train.alexnet")["epochs"]
+    assert settings(quick, "alexnet", "gender")["epochs"] == 2                         # train.label_epochs
+    assert settings(quick, "alexnet", "cue", "synthetic-cues-tone")["epochs"] == 4     # train.label_epochs
+    own = quick.with_overrides({"train.cue_epochs": {"tone": 6}})                      # train.cue_epochs
+    assert settings(own, "alexnet", "cue", "synthetic-cues-tone")["epochs"] == 6
+    assert settings(own, "alexnet", "cue", "synthetic-cues-noise")["epochs"] == 4
+    assert settings(quick.with_overrides({"train.cue_epochs": {"pair": 9}}), "alexnet", "cue",
+                    "synthetic-cues-pair")["epochs"] == 9
+    assert settings(quick, "alexnet", "cue")["epochs"] == 4
+    # a corpus that is not a cue corpus, or another label, never takes a cue kind's count
+    assert settings(quick, "alexnet", "digit", "synthetic-cues-tone")["epochs"] == 1
+    assert settings(quick, "alexnet", "cue", "synthetic-digits")["epochs"] == 4
+
+
+def test_audionet_waveforms_are_scaled_each_by_its_own_95th_percentile():
+    from xaispec.models.datasets import apply_scaling, fit_scaling
+
+    scaling = fit_scaling(None, None, model="audionet", kind="standardize")   # nothing is fitted
+    assert scaling == {"kind": "percentile", "q": 95.0, "offset": 0.001}
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.normal(0, 0.01, 8000), rng.normal(0, 300.0, 8000)]).astype(np.float32)
+    out = apply_scaling(x, scaling)
+    assert out.shape == (2, 8000, 1)
+    for i in range(2):   # the paper's code: x / (np.percentile(x, 95) + 0.001), per waveform
+        np.testing.assert_allclose(out[i, :, 0], x[i] / (np.percentile(x[i], 95) + 0.001), rtol=1e-5)
+    # a loud and a quiet recording end up on one scale
+    assert 0.2 < np.percentile(out[0], 95) / np.percentile(out[1], 95) < 1.0

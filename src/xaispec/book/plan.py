@@ -110,7 +110,7 @@ class BookPlan(BookPages):
         name = get_corpus(corpus).name
         run = self.run(kind)
         task = ModelSpec(label, fold, model)
-        cfg = {"settings": settings(self.profile, model, label), "mode": self.profile.get("prepare.mode")}
+        cfg = {"settings": settings(self.profile, model, label, name), "mode": self.profile.get("prepare.mode")}
         args = dict(self._common(corpus), label=label, fold=fold, model=model)
         rep = task.representation
         tid = f"train:{name}:{label}:{fold}:{model}"

@@ -74,8 +74,8 @@ def book_cmd(
 @friendly
 def chapter_cmd(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="preface, survey, data, training, explanations, information, emotions "
-                                         "or reproducibility"),
+    name: str = typer.Argument(..., help="preface, survey, data, training, explanations, evaluation, groundtruth, "
+                                         "information, emotions or reproducibility"),
     profile: Optional[str] = typer.Option(None, help="run profile (default: the one of the last 'xaispec book' here)"),
     corpus: List[str] = typer.Option(None, "--corpus", help="as for 'xaispec book' (default: the last book's)"),
     executor: Optional[str] = typer.Option(None, help="local, dask or dask:SCHEDULER-ADDRESS"),

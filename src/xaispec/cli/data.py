@@ -122,7 +122,8 @@ def prepare(
     source: Optional[Path] = typer.Option(None, help="corpus folder (default data/raw/CORPUS)"),
     representation: List[str] = typer.Option(
         None, "--representation", "-r",
-        help="alexnet, mel128, mel2d (repeatable; default alexnet for digits, all three for emotions)"),
+        help="alexnet, audionet, mel128, mel2d (repeatable; default alexnet for digits; alexnet, mel128 and "
+             "mel2d for emotions)"),
     profile: str = typer.Option("quick", help="run profile"),
     mode: Optional[str] = typer.Option(None, help="exact (the study's resampler) or fast (soxr)"),
     long_clips: Optional[str] = typer.Option(None, help="crop (loudest second, flagged) or error"),

@@ -18,7 +18,7 @@ def train_cmd(
     corpus: str = typer.Argument(..., help="corpus whose stores and splits to use"),
     label: str = typer.Option(..., help="digit, gender or emotion"),
     fold: str = typer.Option("0", help="fold number, 'random' (emotion study's leaky split) or 'all'"),
-    model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
+    model: Optional[str] = typer.Option(None, help="alexnet or audionet (digit, gender), cnn1d or cnn2d (emotion)"),
     profile: str = typer.Option("quick", help="run profile (epochs, batch size, learning rate, ...)"),
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
     from_model: Optional[Path] = typer.Option(None, help="use this trained Keras model instead of training"),
@@ -43,7 +43,7 @@ def evaluate_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
     label: str = typer.Option(..., help="digit, gender or emotion"),
     fold: str = typer.Option("all", help="fold number, 'random' or 'all' (every trained fold)"),
-    model: Optional[str] = typer.Option(None, help="alexnet, cnn1d or cnn2d"),
+    model: Optional[str] = typer.Option(None, help="alexnet, audionet, cnn1d or cnn2d"),
     profile: str = typer.Option("quick", help="run profile"),
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
 ):

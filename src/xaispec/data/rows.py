@@ -32,7 +32,10 @@ if TYPE_CHECKING:  # annotations only: prepare imports this module
 # sample (offsets, flags, checksum: the index columns) and its arrays, raising
 # DataError for a file to skip.
 
-def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+def _embedded(path: Path, sample_id: str, cfg: PrepareConfig):
+    """``(meta, the embedded 8 kHz second, the audio)``: the one offset both the AlexNet and the
+    AudioNet stores use, drawn from the seed and the sample id alone, so a sample's spectrogram
+    and waveform are the same second."""
     audio = read_audio(path)
     n = F.resampled_length(len(audio.samples), audio.sr, F.ALEXNET_SR)
     cropped = n > F.ALEXNET_LEN
@@ -43,7 +46,17 @@ def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict
     meta = {"offset": offset, "n_samples": min(n, F.ALEXNET_LEN), "cropped": bool(cropped),
             "duration": audio.duration, "sample_rate": audio.sr, "channels": audio.channels,
             "source_sha256": audio.sha256}
-    x = F.embedded_second(audio.samples, sr=audio.sr, offset=offset, mode=cfg.mode, name=str(path))
+    return meta, F.embedded_second(audio.samples, sr=audio.sr, offset=offset, mode=cfg.mode, name=str(path)), audio
+
+
+def _audionet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+    meta, x, _ = _embedded(path, sample_id, cfg)
+    return meta, {"x": x.astype(np.float32)}
+
+
+def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
+    meta, x, audio = _embedded(path, sample_id, cfg)
+    cropped, offset = meta["cropped"], meta["offset"]
     spectrogram = F.alexnet_spectrogram if cfg.mode == "exact" else F.alexnet_spectrogram_fast
     arrays = {"x": spectrogram(x)}
     if has_masks(cfg.corpus):
@@ -131,10 +144,11 @@ def _mel2d(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
     return meta, {"x": F.mel2d(_mel_excerpt(path))}
 
 
-_SAMPLE = {"alexnet": _alexnet, "mel128": _mel128, "mel2d": _mel2d}
+_SAMPLE = {"alexnet": _alexnet, "audionet": _audionet, "mel128": _mel128, "mel2d": _mel2d}
 #: the arrays of each representation: name -> (shape of one row, dtype)
 ARRAYS = {
     "alexnet": {"x": (F.ALEXNET_SHAPE, "<f4")},
+    "audionet": {"x": ((F.ALEXNET_LEN,), "<f4")},
     "mel128": {"x": ((F.MEL_BANDS,), "<f4"), "x_augmented": ((F.MEL_BANDS,), "<f4")},
     "mel2d": {"x": ((F.MEL2D_BANDS, F.MEL2D_FRAMES), "<f4")},
 }
@@ -262,7 +276,7 @@ def warm_imports(cfg: PrepareConfig) -> None:
     import soundfile  # noqa: F401
     import soxr  # noqa: F401
 
-    if cfg.mode == "exact" or cfg.representation != "alexnet":
+    if cfg.mode == "exact" or cfg.representation not in ("alexnet", "audionet"):
         import librosa
 
         librosa.resample, librosa.amplitude_to_db, librosa.load, librosa.feature.melspectrogram

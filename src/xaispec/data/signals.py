@@ -165,7 +165,8 @@ class Signals:
                 self._signals[i] = None
             else:
                 self._root = self._root or find_corpus_root(self.store, self.corpus_root)
-                self._signals[i] = (embedded_signal(row, self._root, self.mode) if self.representation == "alexnet"
+                embedded = self.representation in ("alexnet", "audionet")
+                self._signals[i] = (embedded_signal(row, self._root, self.mode) if embedded
                                     else excerpt_signal(row, self._root))
         return self._signals[i]
 

@@ -27,7 +27,7 @@ LIBVER = ("earliest", "v110")
 
 def store_name(representation: str, mode: str = "exact") -> str:
     """The file name of a store: ``alexnet.h5`` for the seed-exact mode, ``alexnet_fast.h5``
-    for the fast one (the other representations have one mode)."""
+    for the fast one (the AudioNet waveforms alike; the mel representations have one mode)."""
     return f"{representation}.h5" if mode == "exact" else f"{representation}_{mode}.h5"
 
 

@@ -9,11 +9,12 @@ from ..errors import ParameterError
 #: model name -> (representation it reads, input shape)
 MODELS = {
     "alexnet": ("alexnet", (227, 227, 1)),
+    "audionet": ("audionet", (8000, 1)),
     "cnn1d": ("mel128", (128, 1)),
     "cnn2d": ("mel2d", (40, 108, 1)),
 }
 #: file-name prefix of each model's artifacts (the studies' names)
-PREFIX = {"alexnet": "AlexNet", "cnn1d": "CNN1D", "cnn2d": "CNN2D"}
+PREFIX = {"alexnet": "AlexNet", "audionet": "AudioNet", "cnn1d": "CNN1D", "cnn2d": "CNN2D"}
 
 
 def alexnet(n_classes: int, *, input_shape=(227, 227, 1), study_sigmoid: bool = False):
@@ -54,6 +55,41 @@ def alexnet(n_classes: int, *, input_shape=(227, 227, 1), study_sigmoid: bool = 
         layers.Dense(n_classes, activation="sigmoid" if study_sigmoid else "softmax", name="output",
                      dtype="float32"),  # float32 outputs under mixed precision
     ], name="AlexNet")
+
+
+def audionet(n_classes: int, *, input_shape=(8000, 1), paper_init: bool = False):
+    """The AudioMNIST paper's AudioNet on the embedded 8 kHz waveform.
+
+    Six blocks of a 1D convolution (kernel 3, stride 1, same padding), ReLU and max pooling
+    (100 filters, pool 3/2; then 64, 128, 128, 128, 128 filters, pool 2/2: 8,000 samples become
+    125 x 128), then Dense 1024, Dropout 0.5, Dense 512, Dropout 0.5, Dense ``n_classes`` --
+    without a ReLU after the two hidden dense layers, as in the paper's Caffe definition.
+
+    Parameters
+    ----------
+    n_classes : int
+    input_shape : tuple, default (8000, 1)
+    paper_init : bool
+        The paper's initialisation (weights Gaussian with standard deviation 0.1, biases 0);
+        default: Keras's (Glorot uniform), which trains in fewer steps.
+    """
+    import keras
+    from keras import layers
+
+    if n_classes < 2:
+        raise ParameterError(f"n_classes={n_classes} must be at least 2")
+    init = keras.initializers.RandomNormal(stddev=0.1) if paper_init else "glorot_uniform"
+    blocks = []
+    for i, (filters, pool) in enumerate([(100, 3), (64, 2), (128, 2), (128, 2), (128, 2), (128, 2)], start=1):
+        blocks += [layers.Conv1D(filters, 3, padding="same", activation="relu", kernel_initializer=init,
+                                 name=f"conv{i}"),
+                   layers.MaxPooling1D(pool, strides=2, padding="same", name=f"pool{i}")]
+    return keras.Sequential([
+        keras.Input(input_shape), *blocks, layers.Flatten(name="flatten"),
+        layers.Dense(1024, kernel_initializer=init, name="fc7"), layers.Dropout(0.5),
+        layers.Dense(512, kernel_initializer=init, name="fc8"), layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax", kernel_initializer=init, name="output", dtype="float32"),
+    ], name="AudioNet")
 
 
 def cnn1d(n_classes: int = 8, *, input_shape=(128, 1)):
@@ -97,11 +133,11 @@ def cnn2d(n_classes: int = 8, *, input_shape=(40, 108, 1)):
     ], name="CNN2D")
 
 
-_BUILDERS = {"alexnet": alexnet, "cnn1d": cnn1d, "cnn2d": cnn2d}
+_BUILDERS = {"alexnet": alexnet, "audionet": audionet, "cnn1d": cnn1d, "cnn2d": cnn2d}
 
 
 def build(name: str, n_classes: int, *, input_shape=None, **options):
-    """Build model ``name`` (``alexnet``, ``cnn1d``, ``cnn2d``) for ``n_classes``."""
+    """Build model ``name`` (``alexnet``, ``audionet``, ``cnn1d``, ``cnn2d``) for ``n_classes``."""
     if name not in _BUILDERS:
         raise ParameterError(f"model={name!r} is not one of {sorted(_BUILDERS)}")
     shape = tuple(input_shape) if input_shape is not None else MODELS[name][1]

@@ -99,10 +99,14 @@ def fit_scaling(reader: BatchReader, part: Part, *, model: str, kind: str, max_r
     ``study``: AlexNet divides dB values by 255 (the study's leftover from images), the
     1D CNN standardizes each feature (the emotion study's StandardScaler), the 2D CNN
     standardizes with one mean and deviation. ``standardize``: one mean and deviation
-    (per feature for the 1D CNN) from up to ``max_rows`` training rows.
+    (per feature for the 1D CNN) from up to ``max_rows`` training rows. AudioNet, with
+    either: each waveform divided by its own 95th percentile plus 0.001 (the AudioMNIST
+    paper's code), nothing fitted.
     """
     if kind not in ("study", "standardize"):
         raise ParameterError(f"scaling={kind!r} is not one of ['study', 'standardize']")
+    if model == "audionet":
+        return {"kind": "percentile", "q": 95.0, "offset": 0.001}
     if kind == "study" and model == "alexnet":
         return {"kind": "divide", "divisor": 255.0}
     take = part.refs if len(part) <= max_rows else part.refs[np.linspace(0, len(part) - 1, max_rows).astype(int)]
@@ -118,6 +122,9 @@ def apply_scaling(x: np.ndarray, scaling: dict) -> np.ndarray:
     """Scale raw store rows ``x`` (n, ...) as the model was trained; adds the channel axis."""
     if scaling["kind"] == "divide":
         out = x / np.float32(scaling["divisor"])
+    elif scaling["kind"] == "percentile":   # per sample: the paper's waveform normalisation
+        level = np.percentile(x, scaling["q"], axis=tuple(range(1, x.ndim)), keepdims=True)
+        out = x / (level + np.float32(scaling["offset"]))
     else:
         out = (x - np.asarray(scaling["mean"], dtype=np.float32)) / np.asarray(scaling["std"], dtype=np.float32)
     return out.astype(np.float32)[..., None]

@@ -25,7 +25,7 @@ from .architectures import MODELS, PREFIX
 
 EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 #: label -> models that can learn it (the first is the default)
-LABEL_MODELS = {"digit": ("alexnet",), "gender": ("alexnet",), "emotion": ("cnn1d", "cnn2d", "alexnet"),
+LABEL_MODELS = {"digit": ("alexnet", "audionet"), "gender": ("alexnet", "audionet"), "emotion": ("cnn1d", "cnn2d", "alexnet"),
                 "cue": ("alexnet",)}
 #: the index column each label's classes are read from
 LABEL_COLUMNS = {"digit": "digit", "gender": "sex", "emotion": "emotion", "cue": "cue"}
@@ -121,7 +121,7 @@ class Run:
     def store(self, representation: str) -> Path:
         from ..data.store import store_name
 
-        mode = self.mode if representation == "alexnet" else "exact"
+        mode = self.mode if representation in ("alexnet", "audionet") else "exact"
         return self.processed / store_name(representation, mode)
 
     def model_path(self, task: ModelSpec) -> Path:
