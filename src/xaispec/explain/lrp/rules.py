@@ -131,28 +131,34 @@ def relevance_in(tf, rule: Rule, linear, kernel, bias, a, R, bounds=None):
         s = R / stabilise(tf, linear(ones, w), STABILISER)
         return transpose(tf, linear, w, ones, s)
     if rule.name == "box":
-        low, high = (tf.broadcast_to(tf.cast(b, a.dtype), tf.shape(a)) for b in bounds)
+        # the bounds are the same for every sample: their forward terms are computed once
+        low, high = (tf.cast(b, a.dtype) for b in bounds)
+        one_low = tf.broadcast_to(low, tf.shape(a)[1:])[None]
+        one_high = tf.broadcast_to(high, tf.shape(a)[1:])[None]
         wp, wn = tf.maximum(kernel, 0.0), tf.minimum(kernel, 0.0)
-        s = R / stabilise(tf, linear(a, kernel) - linear(low, wp) - linear(high, wn), STABILISER)
-        return (a * transpose(tf, linear, kernel, a, s) - low * transpose(tf, linear, wp, low, s)
-                - high * transpose(tf, linear, wn, high, s))
+        s = R / stabilise(tf, linear(a, kernel) - linear(one_low, wp) - linear(one_high, wn), STABILISER)
+        low_b, high_b = tf.broadcast_to(low, tf.shape(a)), tf.broadcast_to(high, tf.shape(a))
+        return (a * transpose(tf, linear, kernel, a, s) - low_b * transpose(tf, linear, wp, low_b, s)
+                - high_b * transpose(tf, linear, wn, high_b, s))
     ap, an = tf.maximum(a, 0.0), tf.minimum(a, 0.0)
+    wp, wn = tf.maximum(kernel, 0.0), tf.minimum(kernel, 0.0)
+    # the positive contributions A = W+ a+ + W- a-; the negative ones are W a - A
+    wa = linear(a, kernel)
+    positive = linear(ap, wp) + linear(an, wn)
     if rule.name == "gamma":
         g = rule.gamma
-        wp, wn = kernel + g * tf.maximum(kernel, 0.0), kernel + g * tf.minimum(kernel, 0.0)
-        bp, bn = bias + g * tf.maximum(bias, 0.0), bias + g * tf.minimum(bias, 0.0)
-        z = linear(a, kernel) + bias
-        # the favoured-positive share for positive outputs, the favoured-negative one for negative
-        sp = tf.cast(z > 0, z.dtype) * R / stabilise(tf, linear(ap, wp) + linear(an, wn) + bp, STABILISER)
-        sn = tf.cast(z < 0, z.dtype) * R / stabilise(tf, linear(ap, wn) + linear(an, wp) + bn, STABILISER)
-        return (ap * (transpose(tf, linear, wp, ap, sp) + transpose(tf, linear, wn, ap, sn))
-                + an * (transpose(tf, linear, wn, an, sp) + transpose(tf, linear, wp, an, sn)))
+        up, un = kernel + g * wp, kernel + g * wn
+        z = wa + bias
+        # (W + g W+) a+ + (W + g W-) a- + b + g b+ = z + g (A + b+); its mirror z + g (W a - A + b-)
+        sp = tf.cast(z > 0, z.dtype) * R / stabilise(tf, z + g * (positive + tf.maximum(bias, 0.0)), STABILISER)
+        sn = tf.cast(z < 0, z.dtype) * R / stabilise(tf, z + g * (wa - positive + tf.minimum(bias, 0.0)), STABILISER)
+        return (ap * (transpose(tf, linear, up, ap, sp) + transpose(tf, linear, un, ap, sn))
+                + an * (transpose(tf, linear, un, an, sp) + transpose(tf, linear, up, an, sn)))
     # alpha-beta: positive contributions (a+ w+, a- w-) and negative ones (a+ w-, a- w+) apart
-    wp, wn = tf.maximum(kernel, 0.0), tf.minimum(kernel, 0.0)
-    sp = R / stabilise(tf, linear(ap, wp) + linear(an, wn) + tf.maximum(bias, 0.0), STABILISER)
-    positive = ap * transpose(tf, linear, wp, ap, sp) + an * transpose(tf, linear, wn, an, sp)
+    sp = R / stabilise(tf, positive + tf.maximum(bias, 0.0), STABILISER)
+    kept = ap * transpose(tf, linear, wp, ap, sp) + an * transpose(tf, linear, wn, an, sp)
     if rule.beta == 0:
-        return rule.alpha * positive
-    sn = R / stabilise(tf, linear(ap, wn) + linear(an, wp) + tf.minimum(bias, 0.0), STABILISER)
+        return rule.alpha * kept
+    sn = R / stabilise(tf, wa - positive + tf.minimum(bias, 0.0), STABILISER)
     negative = ap * transpose(tf, linear, wn, ap, sn) + an * transpose(tf, linear, wp, an, sn)
-    return rule.alpha * positive - rule.beta * negative
+    return rule.alpha * kept - rule.beta * negative
