@@ -31,11 +31,12 @@ from .state import save_book
 
 def explain_options(profile: Profile, model: str, label: str | None = None) -> dict:
     """What the book explains of a model (see :func:`xaispec.study.steps.book_samples`), from the profile.
-    A planted-cue model: ``book.cue_examples`` test clips per cue class and sex, for localisation."""
+    A planted-cue model: ``book.cue_examples`` test clips per cue class and sex, for localisation,
+    without per-sample figures (its page draws its own and makes the one sound it plays)."""
     b = profile.get("book")
     if label == "cue":
         return {"examples": b["cue_examples"], "examples_max": 0, "wrong": 0, "correct": 0,
-                "top_percent": b["top_percent"]}
+                "top_percent": b["top_percent"], "figures": False}
     if model == "alexnet":
         return {"examples": b["examples_per_digit_per_sex"], "examples_max": b["examples_max"],
                 "wrong": b["wrong"], "correct": b["correct"], "top_percent": b["top_percent"]}

@@ -214,30 +214,42 @@ class Heard:
 
 def heard(g: Located, method: str, options: dict, *, seed: int = 0) -> Heard | None:
     """The first explained clip's recording, cue alone and ``method``'s audible explanation, with how
-    much of each one's power lies in the cue's cells (None when the method wrote no sound)."""
+    much of each one's power lies in the cue's cells (None when no clip was explained).
+
+    The recording and the audible explanation are the explanation stage's files when it drew them;
+    otherwise (the book's cue pages explain without per-sample figures) they are made here, once,
+    from the clip and the stored map, as the stage would have made them."""
     import soundfile as sf
 
+    from ..audio.resynthesis import audible_explanation, write_wav
     from ..data.corpora import companion_paths
-    from ..data.signals import find_corpus_root
+    from ..data.signals import embedded_signal, find_corpus_root
+    from ..explain import Explanation
     from .explained import load_explained
-    from .results import sample_paths
+    from .results import method_paths, result_paths, sample_paths
     from .samples import task_store
 
     ex = load_explained(g.run, g.task, method, options, seed=seed)
-    for _, row in ex.samples.iterrows():
-        wav = ex.results.loc[row["sample_id"], "wav"]
-        recording = sample_paths(g.run, g.task, row)["waveform_wav"]
-        if not wav or not recording.is_file():
-            continue
-        store = task_store(g.run, g.task)
-        mask = store.load([int(row["row"])], name="mask")[0].astype(bool)
-        root = find_corpus_root(store)
-        audible = ex.file(row, "wav")
-        rec_y, _ = sf.read(recording, dtype="float64")
-        aud_y, _ = sf.read(audible, dtype="float64")
-        return Heard(method, str(row["sample_id"]), recording, root / companion_paths(row["path"])["cue"], audible,
-                     cue_energy_share(rec_y, mask), cue_energy_share(aud_y, mask))
-    return None
+    if ex.samples.empty:
+        return None
+    row = ex.samples.iloc[0]
+    store = task_store(g.run, g.task)
+    root = find_corpus_root(store)
+    recording = sample_paths(g.run, g.task, row)["waveform_wav"]
+    audible = method_paths(g.run, g.task, method, row)["wav"]
+    if not (recording.is_file() and audible.is_file()):
+        mode = store.attrs.get("config", {}).get("mode", "exact")
+        signal = embedded_signal(store.index.loc[int(row["row"])], root, mode)
+        e = Explanation.load(result_paths(g.run, g.task, method)[1])
+        at = [str(s) for s in e.extra["sample_ids"]].index(str(row["sample_id"]))
+        write_wav(recording, np.asarray(signal / 32768.0, dtype=np.float32), 8000)   # 16-bit units -> [-1, 1]
+        top = float(options.get("top_percent", 20.0))
+        write_wav(audible, audible_explanation(signal, e.maps[at], top_percent=top), 8000)
+    mask = store.load([int(row["row"])], name="mask")[0].astype(bool)
+    rec_y, _ = sf.read(recording, dtype="float64")
+    aud_y, _ = sf.read(audible, dtype="float64")
+    return Heard(method, str(row["sample_id"]), recording, root / companion_paths(row["path"])["cue"], audible,
+                 cue_energy_share(rec_y, mask), cue_energy_share(aud_y, mask))
 
 
 def best_method(g: Located, metric: str = "relevance_mass") -> str:

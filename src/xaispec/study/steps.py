@@ -210,7 +210,8 @@ def step_explain(corpus: str, root: str, profile, label: str, fold, model: str, 
     if options.get("background") and "n_background" in METHODS[method].defaults:
         params[method]["n_background"] = int(options["background"])
     opts = ExplainOptions(methods=[method], params=params, seed=profile.get("seed"),
-                          top_percent=float(options.get("top_percent", 20.0)), progress=False)
+                          top_percent=float(options.get("top_percent", 20.0)),
+                          figures=bool(options.get("figures", True)), progress=False)
     result = stage.explain(run, task, samples, opts, model=keras_model,
                            selection={"way": "book", **options, "samples": len(samples)})
     failures = [f.line() for f in result.failures]

@@ -13,10 +13,6 @@ from .network import Step
 from .rules import Rule, relevance_in, transpose
 
 
-def _spatial_axes(rank: int) -> list[int]:
-    return list(range(1, rank + 1))
-
-
 def _operator(tf, step: Step):
     """``(linear(a, kernel), kernel, bias)`` of a ruled step, or the routing op of the others."""
     o = step.options
