@@ -247,3 +247,16 @@ def test_every_composite_explains_the_studies_networks(name, shape):
     # the composites are different explanations, not one map under several names
     assert not np.allclose(maps["epsilon_gamma_box"], maps["preset_a"])
     assert not np.allclose(maps["epsilon_plus_flat"], maps["epsilon_plus"])
+
+
+def test_a_new_explainer_sees_weights_changed_in_place():
+    """The randomisation checks re-initialise a model's layers in place and explain it again."""
+    model = net2d(bias=False, zero_shift=True)
+    x = inputs((14, 14, 2), seed=17)
+    before = get_explainer("lrp", model, composite="zero").explain(x, targets=[0, 1, 2, 0]).maps
+    dense = model.get_layer("dense1")
+    dense.kernel.assign(np.random.default_rng(5).normal(0, 0.3, dense.kernel.shape).astype(np.float32))
+    after = get_explainer("lrp", model, composite="zero").explain(x, targets=[0, 1, 2, 0])
+    grads, _ = _model.gradients(model, x, after.targets)
+    assert relative_error(after.maps, (grads * x).sum(axis=-1)) < 1e-5   # the new weights' LRP-0
+    assert not np.allclose(after.maps, before)

@@ -42,13 +42,6 @@ class CompositeComparison:
     skipped: list
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    rho = spearmanr(a.ravel(), b.ravel())[0]
-    return float(rho) if np.isfinite(rho) else float("nan")
-
-
 def compare_composites(run: Run, task: ModelSpec, samples: pd.DataFrame, *, n: int = 3,
                        composites=None) -> CompositeComparison:
     """Explain the first ``n`` of ``samples`` with LRP under every composite.
@@ -64,6 +57,7 @@ def compare_composites(run: Run, task: ModelSpec, samples: pd.DataFrame, *, n: i
     composites : sequence of str, optional
         Default: every name in :data:`xaispec.explain.lrp.COMPOSITES`.
     """
+    from ..evaluation.agreement import spearman
     from ..explain import get_explainer
     from ..explain.lrp import COMPOSITES, default_composite
     from ..models.datasets import BatchReader, apply_scaling, input_bounds, load_scaling
@@ -99,8 +93,8 @@ def compare_composites(run: Run, task: ModelSpec, samples: pd.DataFrame, *, n: i
                                                           / np.maximum(np.abs(total).sum(axis=1), 1e-30))),
                         "s per map": seconds})
     for r in records:  # no default among the compared composites: no agreement to report
-        r["Spearman with default"] = float(np.nanmedian([_spearman(maps[r["composite"]][i], maps[default][i])
-                                                         for i in range(len(x))])) if default in maps else np.nan
+        r["Spearman with default"] = (float(np.nanmedian(spearman(maps[r["composite"]], maps[default])))
+                                      if default in maps else np.nan)
     return CompositeComparison(task, rows, raw, maps, default, pd.DataFrame(records), skipped)
 
 

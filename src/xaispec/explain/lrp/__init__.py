@@ -13,7 +13,7 @@ from .. import _model
 from ..base import Explainer, check_positive_int, register
 from .composites import COMPOSITES, default_composite, resolve
 from .network import read_network
-from .propagate import lrp_function
+from .propagate import build_pass
 from .rules import RULES, Rule, parse_rule
 
 __all__ = ["COMPOSITES", "LRP", "RULES", "Rule", "default_composite", "parse_rule", "read_network", "resolve"]
@@ -62,9 +62,11 @@ class LRP(Explainer):
         check_positive_int(self.name, "batch_size", self.params["batch_size"])
         composite = self.params["composite"]
         if not isinstance(composite, (str, dict)):
-            raise ParameterError(f"lrp: composite={composite!r} must be a composite name or a mapping of layer names to rules")
+            raise ParameterError(f"lrp: composite={composite!r} must be a composite name or a mapping of "
+                                 "layer names to rules")
         self._bounds = _check_bounds(self.params["bounds"], _model.input_shape(self.model))
-        self._steps = read_network(self.model)
+        self._steps = read_network(self.model)   # the weights as they are now
+        self._pass = None
         self._rules = resolve(composite, self._steps, bounded=self._bounds is not None)
         if composite == "auto":
             self.params["composite"] = default_composite(self._bounds is not None)
@@ -73,7 +75,9 @@ class LRP(Explainer):
             self.params["bounds"] = [float(np.min(self._bounds[0])), float(np.max(self._bounds[1]))]
 
     def _explain(self, x, targets):
-        fn = lrp_function(self.model, self._steps, self._rules, self._bounds)
+        if self._pass is None:   # compiled once per explainer, with the weights it read
+            self._pass = build_pass(self._steps, self._rules, _model.input_shape(self.model), self._bounds)
+        fn = self._pass
         maps, scores, used, sums = [], [], [], []
         bs = self.params["batch_size"]
         for i in range(0, len(x), bs):

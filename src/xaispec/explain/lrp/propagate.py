@@ -1,14 +1,14 @@
 """The compiled LRP pass: a float32 forward through the chain, then relevance back, layer by layer.
 
-One ``tf.function`` is built per model, rule set and input bounds (cached weakly on the model)
-and explains a batch at once: samples do not interact, so every rule's gradient-based
-``W^T s`` is per sample.
+One ``tf.function`` is built per explainer (its weights are those the model had when the
+explainer was made: a model whose weights change, as in the randomisation checks, needs a new
+explainer) and explains a batch at once: samples do not interact, so every rule's
+gradient-based ``W^T s`` is per sample.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _model
 from .network import Step
 from .rules import Rule, relevance_in, transpose
 
@@ -92,10 +92,3 @@ def build_pass(steps: list[Step], rules: dict[str, Rule], input_shape, bounds=No
         return R, tf.reduce_sum(picked * logits, axis=1), targets, tf.stack(sums[::-1], axis=1)
 
     return lrp
-
-
-def lrp_function(model, steps, rules, bounds=None):
-    """:func:`build_pass` cached on ``model`` per rule set and bounds."""
-    key = ("lrp", tuple(sorted((k, str(v)) for k, v in rules.items())),
-           None if bounds is None else tuple(np.asarray(b, np.float32).tobytes() for b in bounds))
-    return _model.cached(model, key, lambda: build_pass(steps, rules, _model.input_shape(model), bounds))
