@@ -99,7 +99,7 @@ def test_explainer_parameters_per_model_and_method(tmp_path):
     path.write_text("book:\n  explainer_params:\n    alexnet:\n      lime: {num_samples: 30}\n")
     assert load_profile(path).get("book.explainer_params") == {"alexnet": {"lime": {"num_samples": 30}}}
     assert load_profile("quick").get("book.explainer_params")["alexnet"]["lime"]["num_samples"] == 100
-    for text, message in (("    audionet:\n      lime: {num_samples: 30}\n", "audionet is not a model"),
+    for text, message in (("    resnet:\n      lime: {num_samples: 30}\n", "resnet is not a model"),
                           ("    alexnet:\n      lime: 30\n", "must map methods to parameter mappings"),
                           ("    - alexnet\n", "must be a mapping of models")):
         path.write_text("book:\n  explainer_params:\n" + text)

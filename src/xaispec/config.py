@@ -26,12 +26,13 @@ CHOICES: dict[str, tuple] = {
     "prepare.long_clips": ("crop", "error"),
     "train.scaling": ("study", "standardize"),
     "train.mixed_precision": ("auto", True, False),
+    "train.audionet.optimizer": ("sgd", "sgd_momentum", "adam"),
 }
 #: keys whose value may be of any of the types of their CHOICES (e.g. "auto" or a bool)
 MIXED_TYPES = ("train.mixed_precision",)
 #: mappings whose keys are not fixed: {model: {method: {parameter: value}}}; the methods
 #: check their parameters when the book builds them
-FREE_FORM = {"book.explainer_params": ("alexnet", "cnn1d", "cnn2d")}
+FREE_FORM = {"book.explainer_params": ("alexnet", "audionet", "cnn1d", "cnn2d")}
 #: keys whose integer value must be at least this
 MINIMUM: dict[str, int] = {
     "synthetic.digits.repetitions": 1,
@@ -45,7 +46,7 @@ MINIMUM: dict[str, int] = {
     "prepare.workers": 1,
     "prepare.chunk_size": 1,
     "splits.n_folds": 2,
-    **{f"train.{m}.{k}": 1 for m in ("alexnet", "cnn1d", "cnn2d") for k in ("epochs", "batch_size")},
+    **{f"train.{m}.{k}": 1 for m in ("alexnet", "audionet", "cnn1d", "cnn2d") for k in ("epochs", "batch_size")},
     **{f"book.{k}": 1 for k in ("examples_per_digit_per_sex", "shap_rows", "shap_background", "data_examples",
                                 "workers", "cell_timeout")},
     "train.validate_max": 0,

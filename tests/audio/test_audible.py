@@ -144,3 +144,32 @@ def test_audible_mel_keeps_the_bands_and_frames_a_mel_map_ranks_highest():
     spectrum = np.abs(np.fft.rfft(out)) ** 2
     assert spectrum[(freqs > 2500) & (freqs < 3500)].sum() > 0.95 * spectrum.sum()
     assert not audible_mel(y, np.zeros_like(a), top_percent=20).any()
+
+
+# ---------------------------------------------------------------- waveform models
+
+def test_a_waveform_weighted_by_its_relevance_keeps_only_the_relevant_stretch():
+    from xaispec.audio.resynthesis import audible_waveform
+
+    x = two_tones()
+    relevance = np.zeros(8000)
+    relevance[4000:6000] = 1.0           # evidence in the middle quarter only
+    y = audible_waveform(x, relevance, smooth_ms=20.0)
+    assert y.shape == (8000,) and y.dtype == np.float32 and np.isclose(np.abs(y).max(), 0.9, atol=1e-6)
+    half = 80                            # half the 20-ms smoothing window at 8 kHz
+    assert np.all(y[:4000 - half] == 0) and np.all(y[6000 + half:] == 0)
+    # inside the stretch (away from its edges) the weight is flat: the sound is the recording, rescaled
+    inner = slice(4000 + half, 6000 - half)
+    ratio = y[inner][np.abs(x[inner]) > 1e-3] / x[inner][np.abs(x[inner]) > 1e-3]
+    assert np.allclose(ratio, ratio[0], rtol=1e-4)
+
+
+def test_negative_relevance_is_not_heard_and_bad_shapes_are_refused():
+    from xaispec.audio.resynthesis import audible_waveform
+
+    x = two_tones()
+    assert not audible_waveform(x, -np.ones(8000)).any()
+    with pytest.raises(ParameterError, match=r"\(4000,\).*\(8000,\)"):
+        audible_waveform(x, np.ones(4000))
+    with pytest.raises(ParameterError, match="smooth_ms=-1"):
+        audible_waveform(x, np.ones(8000), smooth_ms=-1)

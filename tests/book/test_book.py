@@ -39,6 +39,9 @@ pytestmark = pytest.mark.slow
 #: the smoke book's tone-burst model must classify at least this share of its 80 test clips: chance is 0.5
 #: (2 classes) and about 0.8 was measured, in float32 (the margin covers bfloat16 and other processors)
 CUE_ACCURACY = 0.65
+#: the smoke book's AudioNet digit model must classify at least this share of its 120 test clips: chance is
+#: 0.1, and guessing reaches 24 of 120 with probability 7.5e-4 (binomial); 0.31 was measured, in float32
+AUDIONET_DIGIT_ACCURACY = 0.2
 
 XAISPEC = Path(sys.executable).with_name("xaispec")
 
@@ -276,6 +279,46 @@ def test_the_tone_cue_model_uses_its_cue_and_every_method_is_localised(smoke_boo
     assert f"{row['mean']:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]" in text
     assert f"The model classifies {controls['accuracy']:.0%} of the {controls['n']} test clips correctly" in text
     assert len(tags.audio) == 3 and "the cue alone" in text   # the clip, its cue, the audible explanation
+
+
+def test_audionet_beats_chance_and_its_pages_compare_it_with_alexnet(smoke_book):
+    """AudioNet trains at smoke size on the waveforms and beats chance on the synthetic digits; the
+    training page sets both networks beside the paper's accuracies; the waveform page draws and plays
+    AudioNet's relevance and compares where both networks' evidence lies, with numbers from its results."""
+    import pandas as pd
+    from scipy.stats import binom
+
+    root, _ = smoke_book
+    run = root / "data" / "runs" / "synthetic-digits"
+    predictions = pd.read_csv(run / "predictions" / "predictions_AudioNet_digit_0.csv")
+    n, correct = len(predictions), int(predictions["correct"].sum())
+    assert n >= 100 and correct / n >= AUDIONET_DIGIT_ACCURACY, (correct, n)
+    assert binom.sf(correct - 1, n, 0.1) < 1e-3   # a margin guessing does not reach
+    html = root / "_build" / "html" / "book"
+    text = " ".join("".join(parse(html / "training" / "digit.html").text).split())
+    assert "AudioNet" in text and "0.9253" in text and "0.9582" in text   # the paper's digit accuracies
+    assert f"{correct / n:.4f}" in text
+    page = html / "waveforms" / "digit_0.html"
+    tags = parse(page)
+    text = " ".join("".join(tags.text).split())
+    methods = load_profile("smoke").get("book.audionet_explainers")
+    shown = [src for src in tags.images if "waveform-" in src]
+    assert len(shown) == len(methods) and len(tags.audio) >= 2
+    assert "in time the two networks' evidence" in text
+    # the verdict's correlation is the one the stored maps of both networks give
+    from xaispec.book import explain_options
+    from xaispec.models.runs import open_run
+    from xaispec.study.waveforms import compare, load_waveforms
+
+    profile = load_profile("smoke")
+    r = open_run("synthetic-digits", str(root), profile)
+    waves = load_waveforms(r, "digit", 0, methods, explain_options(profile, "audionet"), seed=profile.get("seed"))
+    table = compare(waves, r.task("digit", 0, "alexnet"), profile.get("book.explainers")).table.set_index("method")
+    assert len(table) == len(set(methods) & set(profile.get("book.explainers")))
+    lrp = table.loc["LRP"]
+    assert (f"LRP ({lrp['samples']} samples): in time the two networks' evidence "
+            f"{'agree' if lrp['time r'] >= 0.5 else 'partly agree' if lrp['time r'] >= 0.2 else 'do not agree'} "
+            f"(mean r = {lrp['time r']:.2f})") in text
 
 
 def test_every_referenced_image_exists_and_decodes(smoke_book):

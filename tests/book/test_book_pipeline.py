@@ -217,6 +217,37 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
         plan.paths.book / "explanations" / "digit_0_lime.ipynb"
 
 
+def test_audionet_is_trained_beside_alexnet_and_explained_on_its_waveform_pages(plan, tmp_path):
+    pages = plan.pages()
+    assert [p for c, p in pages if c == "waveforms"] == [{"label": "digit", "fold": 0}, {"label": "gender", "fold": 0}]
+    graph = plan.graph(pages)
+    graph.order()
+    # the waveform store is prepared from the same corpus as the spectrograms, and both networks
+    # are trained, evaluated and summarised on the same folds
+    assert graph["prepare:synthetic-digits:audionet"].deps == ("corpus:synthetic-digits",)
+    for label in ("digit", "gender"):
+        assert set(graph[f"chapter:training/{label}"].deps) == {f"summarize:synthetic-digits:{label}:alexnet",
+                                                               f"summarize:synthetic-digits:{label}:audionet"}
+        train = graph[f"train:synthetic-digits:{label}:0:audionet"]
+        assert set(train.deps) == {"prepare:synthetic-digits:audionet", "splits:synthetic-digits"}
+        assert train.config["settings"]["optimizer"] == "adam"
+        assert plan.notebook_params("training", {"label": label})["models"] == ["alexnet", "audionet"]
+        # the waveform page: AudioNet by its methods, and AlexNet by those it shares with them
+        deps = graph[f"chapter:waveforms/{label}_0"].deps
+        methods = plan.book["audionet_explainers"]
+        assert {d for d in deps if d.endswith(tuple(f"audionet:{m}" for m in methods))} == \
+            {f"explain:synthetic-digits:{label}:0:audionet:{m}" for m in methods}
+        assert {d.split(":")[-1] for d in deps if ":alexnet:" in d} == set(methods) & set(plan.book["explainers"])
+        options = graph[f"explain:synthetic-digits:{label}:0:audionet:lrp"].config["options"]
+        assert options["figures"] is False and options["wrong"] == options["correct"] == 0
+    # without AudioNet: no waveform store, no AudioNet model, no waveform page (and asking for one is refused)
+    off = BookPlan(load_profile("smoke").with_overrides({"book.audionet": False}), Paths(tmp_path / "off"))
+    graph = off.graph()
+    assert not [t for t in graph.tasks if "audionet" in t or t.startswith("chapter:waveforms")]
+    with pytest.raises(ParameterError, match="waveforms: this book trains no AudioNet"):
+        off.validate("waveforms", {})
+
+
 def test_the_tasks_pickle_for_a_cluster(plan):
     import pickle
 
@@ -230,6 +261,7 @@ def test_profiles_name_valid_explainers(name):
     book = profile.get("book")
     assert set(book["explainers"]) <= set(BookPlan.valid_explainers("alexnet"))
     assert set(book["emotion_explainers"]) <= set(BookPlan.valid_explainers("cnn1d"))
+    assert set(book["audionet_explainers"]) <= set(BookPlan.valid_explainers("audionet"))
     assert book["executor"] in ("local", "dask") or book["executor"].startswith("dask:")
 
 

@@ -300,3 +300,29 @@ def test_audionet_waveforms_are_scaled_each_by_its_own_95th_percentile():
         np.testing.assert_allclose(out[i, :, 0], x[i] / (np.percentile(x[i], 95) + 0.001), rtol=1e-5)
     # a loud and a quiet recording end up on one scale
     assert 0.2 < np.percentile(out[0], 95) / np.percentile(out[1], 95) < 1.0
+
+
+def test_each_model_gets_its_study_optimizer_unless_the_profile_names_another():
+    import keras
+
+    from xaispec.models import build
+    from xaispec.models.train import compile_model, settings
+
+    full = load_profile("full")
+    assert settings(full, "audionet", "digit")["optimizer"] == "sgd_momentum"    # the paper's solver
+    assert settings(load_profile("smoke"), "audionet", "digit")["optimizer"] == "adam"   # the documented departure
+    expected = {"alexnet": (keras.optimizers.SGD, 0.0), "audionet": (keras.optimizers.SGD, 0.9),
+                "cnn1d": (keras.optimizers.Adam, None)}
+    for model, (kind, momentum) in expected.items():
+        shape = {"alexnet": (227, 227, 1), "audionet": (8000, 1), "cnn1d": (128, 1)}[model]
+        net = compile_model(build(model, 2, input_shape=shape), ModelSpec("gender" if model != "cnn1d" else "emotion",
+                                                                          0, model), {}, 0.01)
+        assert type(net.optimizer) is kind, model
+        if momentum is not None:
+            assert net.optimizer.momentum == momentum, model
+    net = compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "adam"}, 0.01)
+    assert type(net.optimizer) is keras.optimizers.Adam
+    with pytest.raises(ParameterError, match=r"train.audionet.optimizer = 'rmsprop' is not one of"):
+        full.with_overrides({"train.audionet": {"optimizer": "rmsprop"}})
+    with pytest.raises(ParameterError, match=r"train.audionet.optimizer='rmsprop' is not one of"):
+        compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "rmsprop"}, 0.01)

@@ -154,6 +154,46 @@ def audible_explanation(x: np.ndarray, attribution: np.ndarray, *, top_percent: 
     return normalise(reconstruct(x, top_cells(attribution, top_percent, absolute=absolute)), peak)
 
 
+def audible_waveform(x: np.ndarray, relevance: np.ndarray, *, smooth_ms: float = 20.0, sr: int = ALEXNET_SR,
+                     peak: float = PEAK) -> np.ndarray:
+    """The audible explanation of a waveform model: the waveform weighted by its positive relevance.
+
+    A sample's relevance alone flips sign from one sample to the next (it follows the wave), so
+    the positive part is smoothed with a Hann window of ``smooth_ms`` before it weighs the
+    waveform: what is heard is the stretch of sound the model took as evidence, at its own pitch.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n,)
+        The waveform the model heard (any scale).
+    relevance : np.ndarray, shape (n,)
+        Relevance of each sample (e.g. LRP's on AudioNet's input).
+    smooth_ms : float
+        Length of the smoothing window in milliseconds (20); 0 weighs sample by sample.
+    sr : int
+        Sampling rate of ``x`` (8,000 Hz).
+    peak : float
+        Peak amplitude of the result (0.9).
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float32
+        Silence when no sample has positive relevance.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    relevance = np.asarray(relevance, dtype=np.float64).reshape(-1)
+    if relevance.shape != x.shape:
+        raise ParameterError(f"relevance of shape {relevance.shape} does not match the waveform's {x.shape}")
+    if not smooth_ms >= 0:
+        raise ParameterError(f"smooth_ms={smooth_ms!r} must be >= 0")
+    weight = np.maximum(relevance, 0.0)
+    width = int(round(smooth_ms * sr / 1000.0))
+    if width > 1:
+        window = np.hanning(width + 2)[1:-1]
+        weight = np.convolve(weight, window / window.sum(), mode="same")
+    return normalise(x * weight, peak)
+
+
 def audible_mel(y: np.ndarray, attribution: np.ndarray, *, top_percent: float = 20.0, absolute: bool = False,
                 sr: int = 22050, peak: float = PEAK) -> np.ndarray:
     """Audible explanation of a log-mel image: keep the STFT cells of the top mel cells.

@@ -22,6 +22,9 @@ PUBLISHED = {"digit": 0.958, "gender": 0.959}
 #: the SHAP estimators of the emotion chapter (the 1D CNN's 128 features)
 EMOTION_EXPLAINERS = ("shap_gradient", "shap_kernel", "shap_permutation", "shap_deep")
 
+#: the methods of the waveform pages (AudioNet's 8,000 input samples)
+WAVEFORM_EXPLAINERS = ("lrp", "saliency", "integrated_gradients", "smoothgrad", "occlusion")
+
 #: one line on each method, for the pages' introductions (the survey says more)
 METHOD_NOTES = {
     "gradcam": "Grad-CAM weighs the last convolution layer's channels by their mean gradient: a coarse map of "
@@ -113,6 +116,7 @@ CHAPTERS = {c.name: c for c in (
     Chapter("data", "Data", ("corpus",)),
     Chapter("training", "Training and evaluation", ("label",)),
     Chapter("explanations", "Explanations", ("label", "fold", "explainer")),
+    Chapter("waveforms", "Explanations of waveforms", ("label", "fold")),
     Chapter("evaluation", "Evaluating the explanations", ("label", "fold")),
     Chapter("groundtruth", "Ground truth", ("cue",)),
     Chapter("information", "Input information", ("label", "fold")),

@@ -19,7 +19,7 @@ from ..config import Paths, Profile
 from ..errors import ParameterError, XaispecError
 from ..models.runs import open_run
 from ..study.steps import corpus_root, feasible_labels
-from .chapters import CHAPTERS, EMOTION_EXPLAINERS
+from .chapters import CHAPTERS, EMOTION_EXPLAINERS, WAVEFORM_EXPLAINERS
 from .corpora import corpus_label, cue_corpus, resolve_corpora
 from .state import state_dir
 
@@ -93,7 +93,7 @@ class BookPages:
 
     def page_kinds(self, chapter: str, params: dict) -> list[str]:
         """The corpus kinds (digits, emotions) a page needs data of."""
-        if chapter in ("training", "explanations", "information"):
+        if chapter in ("training", "explanations", "waveforms", "information"):
             return ["digits"]
         if chapter == "emotions":
             return ["emotions"]
@@ -152,8 +152,15 @@ class BookPages:
         return int(self.book["folds"][0])
 
     def explainers(self, model: str = "alexnet") -> list[str]:
-        """The profile's explanation methods of ``model`` (``alexnet`` or ``cnn1d``)."""
+        """The profile's explanation methods of ``model`` (``alexnet``, ``audionet`` or ``cnn1d``)."""
+        if model == "audionet":
+            return list(self.book["audionet_explainers"]) if self.book["audionet"] else []
         return list(self.book["explainers"] if model == "alexnet" else self.book["emotion_explainers"])
+
+    def digit_models(self) -> list[str]:
+        """The networks trained on every label and fold of the digit corpus: AlexNet, and AudioNet
+        when the profile's ``book.audionet`` is on."""
+        return ["alexnet", "audionet"] if self.book["audionet"] else ["alexnet"]
 
     @staticmethod
     def valid_explainers(model: str) -> list[str]:
@@ -164,6 +171,8 @@ class BookPages:
 
         if model == "cnn1d":
             return [m for m in EMOTION_EXPLAINERS if m in METHODS]
+        if model == "audionet":
+            return list(WAVEFORM_EXPLAINERS)
         return [m for m in METHODS if m not in ("shap_kernel", "shap_permutation")]
 
     # -- pages -------------------------------------------------------------------------
@@ -181,6 +190,10 @@ class BookPages:
             for fold in self.explain_folds(label):
                 for method in self.explainers("alexnet"):
                     pages.append(("explanations", {"label": label, "fold": fold, "explainer": method}))
+        for label in labels:
+            for fold in self.explain_folds(label):
+                if self.explainers("audionet"):
+                    pages.append(("waveforms", {"label": label, "fold": fold}))
         for label in labels:
             for fold in self.explain_folds(label):
                 if self.explainers("alexnet"):
@@ -262,7 +275,10 @@ class BookPages:
         if chapter == "data":
             names = [corpus_label(self.corpus(k)) for k in ("digits", "emotions") if self.corpus(k)]
             pick("corpus", names)
-        elif chapter in ("training", "explanations", "information"):
+        elif chapter in ("training", "explanations", "waveforms", "information"):
+            if chapter == "waveforms" and not self.book["audionet"]:
+                raise ParameterError("waveforms: this book trains no AudioNet (book.audionet is off in its profile); "
+                                     "turn it on to explain waveforms")
             labels = self.labels()
             label = pick("label", labels)
             if chapter != "training":
@@ -295,12 +311,16 @@ class BookPages:
         if chapter == "data":
             kind = next(k for k in self.corpora if corpus_label(self.corpus(k)) == params["corpus"])
             out["corpus"] = self.corpus(kind)
-        elif chapter in ("training", "explanations", "information"):
+        elif chapter in ("training", "explanations", "waveforms", "information"):
             out["corpus"] = self.corpus("digits")
             out.update(params)
             if chapter == "training":
                 out["folds"] = self.folds(params["label"]) or [f for f in self.all_folds("digits", params["label"])
                                                                if f != "random"][:1]
+                out["models"] = self.digit_models()
+            if chapter == "waveforms":
+                out["methods"] = self.explainers("audionet") or list(WAVEFORM_EXPLAINERS)
+                out["alexnet_methods"] = self.explainers("alexnet")
         elif chapter == "evaluation":
             emotion = params["label"] == "emotion"
             out["corpus"] = self.corpus("emotions" if emotion else "digits")

@@ -40,6 +40,9 @@ def explain_options(profile: Profile, model: str, label: str | None = None) -> d
     if model == "alexnet":
         return {"examples": b["examples_per_digit_per_sex"], "examples_max": b["examples_max"],
                 "wrong": b["wrong"], "correct": b["correct"], "top_percent": b["top_percent"]}
+    if model == "audionet":   # AlexNet's examples (the same seconds), maps only: the waveform page draws them
+        return {"examples": b["examples_per_digit_per_sex"], "examples_max": b["examples_max"],
+                "wrong": 0, "correct": 0, "top_percent": b["top_percent"], "figures": False}
     return {"rows": b["shap_rows"], "background": b["shap_background"]}
 
 
@@ -74,7 +77,8 @@ class BookPlan(BookPages):
             graph.add(Task(f"corpus:{spec.name}", step_corpus,
                            dict(self._common(corpus), source=entry["source"]),
                            outputs=(str(root_dir),), config=cfg_corpus))
-            reps = ["alexnet"] if kind == "digits" or spec.kind == "cues" else \
+            reps = (["alexnet", "audionet"] if kind == "digits" and self.book["audionet"] else ["alexnet"]) \
+                if kind == "digits" or spec.kind == "cues" else \
                 sorted({"mel128"} | {self._model_rep(m) for m in self.book["emotion_models"]})
             prep_cfg = {k: prof.get(f"prepare.{k}") for k in ("mode", "long_clips")} | {"seed": prof.get("seed")}
             run = self.run(kind)
@@ -230,11 +234,18 @@ class BookPlan(BookPages):
             name = get_corpus(self.corpus(kind)).name
             return tuple(t for t in graph.tasks if t.startswith((f"prepare:{name}:", f"splits:{name}")))
         if chapter == "training":
-            folds = self.notebook_params(chapter, params)["folds"]
-            return (self.summary_task(graph, "digits", params["label"], "alexnet", folds),)
+            nb = self.notebook_params(chapter, params)
+            return tuple(self.summary_task(graph, "digits", params["label"], model, nb["folds"])
+                         for model in nb["models"])
         if chapter == "explanations":
             return (self.explain_task(graph, "digits", params["label"], params["fold"], "alexnet",
                                       params["explainer"]),)
+        if chapter == "waveforms":
+            nb = self.notebook_params(chapter, params)
+            args = ("digits", params["label"], params["fold"])
+            return (tuple(self.explain_task(graph, *args, "audionet", m) for m in nb["methods"])
+                    + tuple(self.explain_task(graph, *args, "alexnet", m) for m in nb["alexnet_methods"]
+                            if m in nb["methods"]))
         if chapter == "evaluation":
             kind, model = ("emotions", "cnn1d") if params["label"] == "emotion" else ("digits", "alexnet")
             return (self.measure_task(graph, kind, params["label"], params["fold"], model),)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import sha256_file, write_json_atomic, write_text_atomic
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from ..events import EventLog
 from .datasets import BatchReader, dataset, fit_scaling, load_parts, spread
 from .runs import Run, ModelSpec
@@ -97,17 +97,27 @@ def configure_tensorflow(seed: int, mixed_precision="auto"):
     return choice
 
 
+#: the optimizers a model's ``train.<model>.optimizer`` may name (the model's study's by default)
+OPTIMIZERS = ("sgd", "sgd_momentum", "adam")
+#: each model's study's optimizer: SGD for AlexNet, SGD with momentum 0.9 for AudioNet (the
+#: AudioMNIST paper's solver), Adam for the emotion models
+STUDY_OPTIMIZER = {"alexnet": "sgd", "audionet": "sgd_momentum", "cnn1d": "adam", "cnn2d": "adam"}
+
+
 def compile_model(model, task: ModelSpec, cfg: dict, learning_rate: float):
-    """Compile ``model`` with its study's optimizer (SGD for AlexNet, SGD with momentum 0.9 for
-    AudioNet as the AudioMNIST paper, Adam for the emotion models)."""
+    """Compile ``model`` with ``cfg["optimizer"]`` (one of :data:`OPTIMIZERS`), by default its
+    study's (:data:`STUDY_OPTIMIZER`)."""
     import keras
 
-    if task.model == "alexnet":
-        optimizer = keras.optimizers.SGD(learning_rate=learning_rate)   # the study's optimizer
-    elif task.model == "audionet":
-        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)  # the paper's solver
+    name = cfg.get("optimizer") or STUDY_OPTIMIZER[task.model]
+    if name == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+    elif name == "sgd_momentum":
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
+    elif name == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     else:
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)  # the emotion study's
+        raise ParameterError(f"train.{task.model}.optimizer={name!r} is not one of {list(OPTIMIZERS)}")
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

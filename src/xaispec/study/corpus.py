@@ -15,7 +15,7 @@ from ..data.store import Store
 from ..models.runs import Run
 
 #: the representations the data chapter shows, in its order
-SHOWN = ("alexnet", "mel2d", "mel128")
+SHOWN = ("alexnet", "audionet", "mel2d", "mel128")
 
 
 def open_stores(run: Run, representations=SHOWN) -> dict[str, Store]:

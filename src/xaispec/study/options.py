@@ -25,6 +25,7 @@ DEFAULT_METHODS = {
                 "occlusion", "shap_partition", "lrp"),
     "cnn2d": ("gradcam", "lime", "lrp"),
     "cnn1d": ("shap_permutation", "shap_kernel", "shap_gradient", "lrp"),
+    "audionet": ("lrp", "saliency", "integrated_gradients", "smoothgrad", "occlusion"),
 }
 #: per model, parameters that differ from a method's own defaults: the studies' settings
 #: (LIME: 100 samples, 10 features, quickshift) and modest sample counts for a CPU
@@ -40,6 +41,10 @@ DEFAULT_PARAMS = {
                  "num_features": 10},
         "shap_gradient": {"nsamples": 32, "n_background": 16},
         "shap_partition": {"max_evals": 200},
+    },
+    "audionet": {   # 8,000 samples: occlusion hides 50 ms at a time (39 windows), silence is zero
+        "occlusion": {"patch": 400, "stride": 200, "baseline": "zero"},
+        "integrated_gradients": {"baseline": "zero"},
     },
     "cnn1d": {
         "shap_permutation": {"n_background": 16, "max_evals": 500},

@@ -104,7 +104,7 @@ def sample_paths(run: Run, task: ModelSpec, row) -> dict[str, Path]:
     f = _stem_fields(row, task)
     wave = figure_path(run.dir, "waveform", **f)
     spec = figure_path(run.dir, "spectrograms", **f)
-    if task.representation != "alexnet":
+    if task.representation not in ("alexnet", "audionet"):   # the waveform models hear the same second
         wave = wave.with_name(f"{wave.stem}_excerpt.png")
         spec = spec.with_name(f"{spec.stem}_{task.representation}.png")
     return {"waveform": wave, "waveform_wav": wave.with_suffix(".wav"), "spectrogram": spec}

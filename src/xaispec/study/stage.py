@@ -143,7 +143,7 @@ def explain(run: Run, task: ModelSpec, samples: pd.DataFrame, options: ExplainOp
     finally:
         reader.close()
     x = apply_scaling(raw, scaling)
-    tabular = raw.ndim == 2  # (n, features): the 1D CNN
+    tabular = raw.ndim == 2 and task.model != "audionet"  # (n, features): the 1D CNN
     signal = Signals(store, samples, task.representation, o.corpus_root)
 
     model_sha = sha256_file(run.model_path(task)) if run.model_path(task).is_file() else None

@@ -155,7 +155,7 @@ def step_summarize(corpus: str, root: str, profile, label: str, model: str, fold
 def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
     """The samples the book explains for one model, with the part of the book each is for.
 
-    AlexNet: the study's ``examples`` mode (``options["examples"]`` per digit and sex,
+    AlexNet and AudioNet: the study's ``examples`` mode (``options["examples"]`` per digit and sex,
     the first ``options["examples_max"]`` of them when that is above 0), then the first
     ``wrong`` and ``correct`` predictions. Emotion models: one row per emotion and sex,
     ``options["rows"]`` of them spread over the classes. Returns the rows of
@@ -170,7 +170,7 @@ def book_samples(run, task, options: dict, *, seed: int = 0, model=None):
 
     table = test_table(run, task, model=model)
     parts = []
-    if task.model == "alexnet":
+    if task.model in ("alexnet", "audionet"):
         examples = select_examples(table, task, mode="examples", n=int(options.get("examples", 1)), seed=seed)
         limit = int(options.get("examples_max", 0) or 0)
         if limit > 0:

@@ -14,6 +14,12 @@ FOLD_METRICS = ("fold", "test_samples", "accuracy", "balanced_accuracy", "precis
                 "f1_weighted", "cohen_kappa", "roc_auc_ovr_macro")
 #: the epochs of the AudioMNIST study
 STUDY_EPOCHS = 100
+#: the AudioMNIST paper's test accuracies, mean and standard deviation over folds, per network and
+#: label (Becker et al., table 1; the gender values are as published, not checked against its code)
+PAPER_ACCURACY = {("alexnet", "digit"): (0.9582, 0.0149), ("alexnet", "gender"): (0.9587, 0.0285),
+                  ("audionet", "digit"): (0.9253, 0.0204), ("audionet", "gender"): (0.9174, 0.0860)}
+#: each network's name and input, as the training page names them
+NETWORKS = {"alexnet": ("AlexNet", "227 x 227 dB spectrogram"), "audionet": ("AudioNet", "8,000-sample waveform")}
 
 
 def fold_tasks(label: str, folds, model: str = "alexnet") -> list[ModelSpec]:
@@ -66,6 +72,14 @@ def sigmoid_note(label: str, sidecars: list[dict]) -> str:
                "; set `train.study_sigmoid: true` in a profile to reproduce the flaw.") + "\n```")
 
 
+def _net(t: ModelSpec) -> str:   # the network named in titles, except the chapter's AlexNet
+    return "" if t.model == "alexnet" else f"{NETWORKS.get(t.model, (t.model,))[0]}, "
+
+
+def _prefix(t: ModelSpec) -> str:   # figure names unique on a page showing two networks
+    return "" if t.model == "alexnet" else f"{t.model}-"
+
+
 def curve_figures(run: Run, tasks: list[ModelSpec]) -> list[tuple]:
     """Loss and accuracy per epoch of each task's model, training beside validation, as
     ``(figure, caption, name)`` for :meth:`xaispec.book.Page.gallery`."""
@@ -75,8 +89,9 @@ def curve_figures(run: Run, tasks: list[ModelSpec]) -> list[tuple]:
     for t in tasks:
         history = pd.read_csv(run.history_path(t, "csv"))
         for kind in ("loss", "accuracy"):
-            items.append((curve(history, kind, title=f"fold {t.fold}: {kind}"),
-                          f"Training and validation {kind} per epoch, {t.label} fold {t.fold}.", f"{kind}-{t.fold}"))
+            items.append((curve(history, kind, title=f"{_net(t)}fold {t.fold}: {kind}"),
+                          f"Training and validation {kind} per epoch, {_net(t)}{t.label} fold {t.fold}.",
+                          f"{_prefix(t)}{kind}-{t.fold}"))
     return items
 
 
@@ -130,6 +145,78 @@ def accuracy_facts(mean: pd.DataFrame, n_folds: int, profile: str, published: fl
                                      if profile != "full" else ".")}
 
 
+#: the optimizers' names in sentences
+OPTIMIZER_NAMES = {"sgd": "SGD", "sgd_momentum": "SGD with momentum 0.9", "adam": "Adam"}
+
+
+def audionet_text(sidecar: dict) -> str:
+    """How the AudioNet models were trained, beside the paper's solver (one paragraph)."""
+    from ..models.train import STUDY_OPTIMIZER
+
+    s = sidecar["settings"]
+    opt = s.get("optimizer") or STUDY_OPTIMIZER["audionet"]
+    paper = (s["epochs"], opt, s["learning_rate"], s["batch_size"]) == (280, "sgd_momentum", 0.0001, 100)
+    return (f"AudioNet, the AudioMNIST paper's network on the raw 8 kHz waveform of the same second (each waveform "
+            f"divided by its own 95th percentile plus 0.001, as the paper's code does): {s['epochs']} epoch(s) of "
+            f"{OPTIMIZER_NAMES.get(opt, opt)} with learning rate {s['learning_rate']}, batch {s['batch_size']}, "
+            f"precision {sidecar['precision_policy']}; "
+            + ("the paper's solver (SGD with momentum 0.9, learning rate 0.0001, batch 100, 50,000 iterations)."
+               if paper else "the paper trained 50,000 iterations of SGD with momentum 0.9, learning rate 0.0001, "
+                             "batch 100: this profile departs from it to learn in minutes on a CPU."))
+
+
+def networks_table(run: Run, label: str, models: list[str], n_folds: int, profile: str) -> pd.DataFrame:
+    """Each network's mean test accuracy over the label's folds beside the AudioMNIST paper's.
+
+    Parameters
+    ----------
+    run : Run
+    label : str
+    models : list of str
+        ``alexnet``, ``audionet``: those with a summary.
+    n_folds : int
+    profile : str
+        The profile's name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network: its input, this book's mean accuracy and standard deviation, balanced
+        accuracy, and the paper's mean and standard deviation (real recordings, all folds).
+    """
+    rows = []
+    for model in models:
+        path = run.mean_paths(label, model)["evaluation"]
+        if not path.is_file():
+            continue
+        mean = pd.read_csv(path, index_col=0)
+        sd = mean.loc["std", "accuracy"]
+        paper = PAPER_ACCURACY.get((model, label), (float("nan"), float("nan")))
+        name, what = NETWORKS.get(model, (model, ""))
+        rows.append({"network": name, "input": what,
+                     f"accuracy, this book ({n_folds} fold(s), {profile})": mean.loc["mean", "accuracy"],
+                     "std": "" if pd.isna(sd) else f"{sd:.4f}", "balanced_accuracy": mean.loc["mean", "balanced_accuracy"],
+                     "accuracy, paper": paper[0], "std, paper": f"{paper[1]:.4f}"})
+    return pd.DataFrame(rows)
+
+
+def networks_facts(table: pd.DataFrame, profile: str) -> dict:
+    """The sentence comparing the networks: ``networks_verdict`` (which one is more accurate here,
+    and whether that is the paper's order), from :func:`networks_table`."""
+    if len(table) < 2:
+        return {"networks_verdict": "Only one network was trained for this label."}
+    here = table.columns[2]
+    best = table.loc[table[here].idxmax()]
+    paper_best = table.loc[table["accuracy, paper"].idxmax()]
+    gap = float(table[here].max() - table[here].min())
+    same = best["network"] == paper_best["network"]
+    return {"networks_verdict": (f"Here {best['network']} is the more accurate network by {gap:.1%} of the test samples; "
+                                 f"the paper found {paper_best['network']} more accurate"
+                                 + (", the same order." if same else ", the other order.")
+                                 + (" Short runs on synthetic voices say little about the full study's order."
+                                    if profile != "full" else ""))}
+
+
 def confusion_figures(run: Run, tasks: list[ModelSpec], model: str = "alexnet") -> list[tuple]:
     """Each task's confusion matrix (counts) and the mean over folds (% of each actual class),
     as ``(figure, caption, name)`` for :meth:`xaispec.book.Page.gallery`."""
@@ -138,13 +225,13 @@ def confusion_figures(run: Run, tasks: list[ModelSpec], model: str = "alexnet") 
     items = []
     for t in tasks:
         matrix = pd.read_csv(run.confusion_path(t), index_col=0)
-        items.append((confusion(matrix, title=f"fold {t.fold}"),
-                      f"Confusion matrix of {t.label} fold {t.fold} (rows actual, columns predicted; counts).",
-                      f"confusion-{t.fold}"))
+        items.append((confusion(matrix, title=f"{_net(t)}fold {t.fold}"),
+                      f"Confusion matrix of {_net(t)}{t.label} fold {t.fold} (rows actual, columns predicted; counts).",
+                      f"{_prefix(t)}confusion-{t.fold}"))
     pct = pd.read_csv(run.mean_paths(tasks[0].label, model)["confusion_percent"], index_col=0)
-    items.append((confusion(pct, title="mean over folds, % of row", percent=True),
-                  f"Mean confusion matrix over {len(tasks)} fold(s), as a percentage of each actual class.",
-                  "confusion-mean"))
+    items.append((confusion(pct, title=f"{_net(tasks[0])}mean over folds, % of row", percent=True),
+                  f"Mean confusion matrix {_net(tasks[0]).replace(', ', ' ')}over {len(tasks)} fold(s), as a percentage of each actual class.",
+                  f"{_prefix(tasks[0])}confusion-mean"))
     return items
 
 
