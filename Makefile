@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 book: $(STAMP) ## build the book: quick profile, synthetic corpora, offline -> _build/html/index.html
 	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/xaispec book --profile quick --corpus synthetic
