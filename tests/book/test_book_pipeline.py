@@ -192,9 +192,12 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
 
     # Deep SHAP: on the emotion pages; the floors are measured on the evaluation pages
     assert explainers | {"shap_deep"} == set(METHODS) - set(FLOORS)
-    assert {p["label"] for c, p in pages if c == "explanations"} == {"digit", "gender"}
-    assert [p for c, p in pages if c == "evaluation"] == [{"label": "digit", "fold": 0}, {"label": "gender", "fold": 0},
-                                                          {"label": "emotion", "fold": 0}]
+    # both labels trained; the smoke book explains one (book.explain_labels: gender's pages run the same code)
+    assert [p["label"] for c, p in pages if c == "training"] == ["digit", "gender"]
+    assert {p["label"] for c, p in pages if c in ("explanations", "waveforms", "information")} == {"digit"}
+    assert [p for c, p in pages if c == "evaluation"] == [{"label": "digit", "fold": 0}, {"label": "emotion", "fold": 0}]
+    every = BookPlan(plan.profile.with_overrides({"book.explain_labels": []}), plan.paths).pages()
+    assert {p["label"] for c, p in every if c == "explanations"} == {"digit", "gender"}
     graph = plan.graph(pages)
     graph.order()
     kinds = {t.split(":")[0] for t in graph.tasks}
@@ -212,6 +215,10 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
     assert {d.split(":")[-1] for d in measure.deps} == set(plan.book["explainers"])
     assert graph["chapter:evaluation/digit_0"].deps == ("measure:synthetic-digits:digit:0:alexnet",)
     assert graph["measure:synthetic-emotions:emotion:0:cnn1d"].config["methods"] == plan.book["emotion_explainers"]
+    # the emotion pages: the 1D CNN under the three protocols (the study's split, the grouped one, actor-disjoint)
+    summary = graph["summarize:synthetic-emotions:emotion:cnn1d"]
+    assert set(summary.deps) == {f"evaluate:synthetic-emotions:emotion:{f}:cnn1d" for f in (0, "grouped", "random")}
+    assert summary.config == {"folds": [0]}
     assert graph["book"].always and set(graph["book"].deps) == {t for t in graph.tasks if t.startswith("chapter:")}
     assert plan.page_path("explanations", {"label": "digit", "fold": 0, "explainer": "lime"}) == \
         plan.paths.book / "explanations" / "digit_0_lime.ipynb"
@@ -219,7 +226,7 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
 
 def test_audionet_is_trained_beside_alexnet_and_explained_on_its_waveform_pages(plan, tmp_path):
     pages = plan.pages()
-    assert [p for c, p in pages if c == "waveforms"] == [{"label": "digit", "fold": 0}, {"label": "gender", "fold": 0}]
+    assert [p for c, p in pages if c == "waveforms"] == [{"label": "digit", "fold": 0}]
     graph = plan.graph(pages)
     graph.order()
     # the waveform store is prepared from the same corpus as the spectrograms, and both networks
@@ -232,7 +239,7 @@ def test_audionet_is_trained_beside_alexnet_and_explained_on_its_waveform_pages(
         assert set(train.deps) == {"prepare:synthetic-digits:audionet", "splits:synthetic-digits"}
         assert train.config["settings"]["optimizer"] == "adam"
         assert plan.notebook_params("training", {"label": label})["models"] == ["alexnet", "audionet"]
-        # the waveform page: AudioNet by its methods, and AlexNet by those it shares with them
+    for label in ("digit",):   # the waveform page: AudioNet by its methods, AlexNet by those it shares with them
         deps = graph[f"chapter:waveforms/{label}_0"].deps
         methods = plan.book["audionet_explainers"]
         assert {d for d in deps if d.endswith(tuple(f"audionet:{m}" for m in methods))} == \
@@ -309,7 +316,13 @@ def test_cli_chapter_rejects_bad_parameters_in_one_line(tmp_path, monkeypatch):
     assert lines == ["xaispec: error: explanations: fold '4' is not valid for gender; valid values: 0, 1, 2, 3"]
     result = CliRunner().invoke(app, ["chapter", "explanations", "-p", "label"])
     assert result.exit_code == 2 and "needs a name and a value" in result.output
-    assert not (tmp_path / "data").exists()  # nothing was run
+    # good parameters, but no book here yet: refused before anything runs, naming the command to run first
+    result = CliRunner().invoke(app, ["chapter", "explanations", "-p", "label", "gender", "--profile", "smoke"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and lines == [f"xaispec: error: no book was built in {tmp_path} yet: run "
+                                               "'xaispec book --profile smoke' there first ('xaispec chapter' adds "
+                                               "a page to a built book)"]
+    assert not (tmp_path / "data").exists() and not (tmp_path / "_config.yml").exists()  # nothing was run
 
 
 # ---------------------------------------------------------------- sources and configuration

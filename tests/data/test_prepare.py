@@ -202,10 +202,15 @@ def test_mel128_features_and_study_tables(tmp_path):
     x, xa = s.load(), s.load(name="x_augmented")
     assert x.shape == (8, 128) and xa.shape == (8, 128)
     assert not np.allclose(x, xa)  # the noisy copy differs
-    # the study's feature: librosa.load(duration=2.5, offset=0.6), mean mel power over time
+    # the study's feature: librosa.load(duration=2.5, offset=0.6), mean mel power over time, with the
+    # resampler named (soxr_hq): another resampler gives other features, so the choice is recorded
     first = s.index.iloc[0]
-    y, sr = librosa.load(root / first["path"], duration=2.5, offset=0.6)
-    np.testing.assert_allclose(x[0], np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0), rtol=1e-5)
+    feature = {}
+    for res_type in ("soxr_hq", "scipy"):
+        y, sr = librosa.load(root / first["path"], duration=2.5, offset=0.6, res_type=res_type)
+        feature[res_type] = np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0)
+    np.testing.assert_allclose(x[0], feature["soxr_hq"], rtol=1e-5)
+    assert not np.allclose(x[0], feature["scipy"], rtol=1e-5)
     feats = pd.read_csv(tmp_path / "out" / "speech_features.csv")
     assert feats.shape == (16, 129) and set(feats["Emotions"]) == {"neutral", "angry"}
     paths = pd.read_csv(tmp_path / "out" / "emoRav_data.csv")
@@ -219,6 +224,21 @@ def test_mel2d_images_have_fixed_size(tmp_path):
     res = prepare("ravdess", root, out_dir=tmp_path / "out", representation="mel2d", progress=False)
     x = Store(res.store).load()
     assert x.shape == (4, 40, 108) and x.max() == 0.0 and x.min() >= -80.0
+
+
+def test_a_store_records_where_its_recordings_were_read_from(tmp_path, monkeypatch):
+    from xaispec.data.signals import find_corpus_root
+
+    monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path / "project"))   # no data/raw/ravdess there
+    root = ravdess_like(tmp_path / "elsewhere" / "rav", actors=(1,), seconds=1.5)
+    res = prepare("ravdess", tmp_path / "elsewhere" / ".." / "elsewhere" / "rav", out_dir=tmp_path / "out",
+                  representation="mel2d", progress=False)
+    store = Store(res.store)
+    assert store.attrs["source_root"] == str(tmp_path / "elsewhere" / ".." / "elsewhere" / "rav")   # as given
+    assert store.attrs["source_root_resolved"] == str(root.resolve())
+    assert find_corpus_root(store) == root.resolve()    # found again without being told
+    first = store.index.iloc[0]
+    assert (find_corpus_root(store) / first["path"]).is_file()
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from xaispec.data.corpora import index_corpus
-from xaispec.data.splits import (AUDIOMNIST_DIGIT_GROUPS, fold_count, load_split, random_split, sample_splits,
+from xaispec.data.splits import (fold_count, load_split, random_split, sample_splits,
                                  speaker_folds, split_path, write_splits)
 from xaispec.errors import DataError, ParameterError
 
@@ -27,15 +27,36 @@ def ids(values):
     return sorted(int(v) for v in values)
 
 
+#: the study's speaker groups and folds, copied literally from its split code (as listed in
+#: ``../shared/reference/seed-pipelines.md``), independent of the module's own constants
+STUDY_DIGIT_GROUPS = [
+    [28, 56, 7, 19, 35, 1, 6, 16, 23, 34, 46, 53],
+    [36, 57, 9, 24, 37, 2, 8, 17, 29, 39, 48, 54],
+    [43, 58, 14, 25, 38, 3, 10, 20, 30, 40, 49, 55],
+    [12, 47, 59, 15, 27, 41, 4, 11, 21, 31, 44, 50],
+    [26, 52, 60, 18, 32, 42, 5, 13, 22, 33, 45, 51],
+]
+#: fold k: train, validate, test as group numbers
+STUDY_DIGIT_FOLDS = [((0, 1, 2), 3, 4), ((1, 2, 3), 4, 0), ((2, 3, 4), 0, 1), ((3, 4, 0), 1, 2), ((4, 0, 1), 2, 3)]
+STUDY_GENDER_FOLDS = [
+    {"train": [36, 47, 56, 26, 12, 57, 2, 44, 50, 25, 37, 45], "validate": [43, 28, 52, 48, 53, 41],
+     "test": [58, 59, 60, 7, 23, 38]},
+    {"train": [26, 12, 57, 43, 28, 52, 25, 37, 45, 48, 53, 41], "validate": [58, 59, 60, 7, 23, 38],
+     "test": [36, 47, 56, 2, 44, 50]},
+    {"train": [43, 28, 52, 58, 59, 60, 48, 53, 41, 7, 23, 38], "validate": [36, 47, 56, 2, 44, 50],
+     "test": [26, 12, 57, 25, 37, 45]},
+    {"train": [58, 59, 60, 36, 47, 56, 7, 23, 38, 2, 44, 50], "validate": [26, 12, 57, 25, 37, 45],
+     "test": [43, 28, 52, 48, 53, 41]},
+]
+
+
 def test_audiomnist_digit_folds_are_the_studys():
     folds = speaker_folds(audiomnist_index(), label="digit")
     assert len(folds) == 5
-    g = [sorted(x) for x in AUDIOMNIST_DIGIT_GROUPS]
-    assert ids(folds[0]["train"]) == sorted(g[0] + g[1] + g[2])
-    assert ids(folds[0]["validate"]) == g[3] and ids(folds[0]["test"]) == g[4]
-    assert ids(folds[3]["train"]) == sorted(g[3] + g[4] + g[0])
-    assert ids(folds[3]["validate"]) == g[1] and ids(folds[3]["test"]) == g[2]
-    for k in range(5):
+    g = STUDY_DIGIT_GROUPS
+    for k, (train, validate, test) in enumerate(STUDY_DIGIT_FOLDS):
+        assert ids(folds[k]["train"]) == sorted(sum((g[i] for i in train), []))
+        assert ids(folds[k]["validate"]) == sorted(g[validate]) and ids(folds[k]["test"]) == sorted(g[test])
         assert folds[k]["test"] == folds[(k + 1) % 5]["validate"]  # test of k = validation of k+1
         parts = [set(folds[k][p]) for p in ("train", "validate", "test")]
         assert sum(map(len, parts)) == 60 and len(set.union(*parts)) == 60
@@ -44,14 +65,13 @@ def test_audiomnist_digit_folds_are_the_studys():
 def test_audiomnist_gender_folds_are_the_studys_and_balanced():
     folds = speaker_folds(audiomnist_index(), label="gender")
     assert len(folds) == 4
-    assert ids(folds[0]["test"]) == [7, 23, 38, 58, 59, 60]
-    assert ids(folds[2]["train"]) == sorted([43, 28, 52, 58, 59, 60, 48, 53, 41, 7, 23, 38])
-    for fold in folds:
-        used = [int(s) for p in ("train", "validate", "test") for s in fold[p]]
-        assert len(used) == len(set(used)) == 24
+    for fold, study in zip(folds, STUDY_GENDER_FOLDS):
         for part in ("train", "validate", "test"):
+            assert ids(fold[part]) == sorted(study[part])
             sexes = [int(s) in FEMALE for s in fold[part]]
             assert sum(sexes) * 2 == len(sexes)  # half female in every part
+        used = [int(s) for p in ("train", "validate", "test") for s in fold[p]]
+        assert len(used) == len(set(used)) == 24
 
 
 def test_other_corpora_speaker_disjoint_and_sex_balanced():
@@ -101,6 +121,19 @@ def test_random_split_reproduces_the_leak():
     assert split == random_split(index, seed=0)
     leaked = {s.split("#")[0] for s in split["test"]} & {s.split("#")[0] for s in split["train"]}
     assert len(leaked) > 100  # copies of one recording on both sides
+
+
+def test_the_grouped_split_keeps_a_recording_and_its_copy_on_one_side():
+    from xaispec.data.splits import grouped_split
+
+    index = pd.DataFrame({"sample_id": [f"r{i}" for i in range(400)], "speaker": "a", "sex": "male"})
+    split = grouped_split(index, seed=0)
+    assert len(split["test"]) == 200 and len(split["train"]) == 600 and split == grouped_split(index, seed=0)
+    train, test = ({s.split("#")[0] for s in split[p]} for p in ("train", "test"))
+    assert not train & test and len(train | test) == 400          # no copy leak
+    for part in ("train", "test"):                                 # every recording with its copy
+        bases = {s.split("#")[0] for s in split[part]}
+        assert sorted(split[part]) == sorted(x for r in bases for x in (r, f"{r}#noise"))
 
 
 def test_files_use_the_studys_names_and_load_back(tmp_path):

@@ -193,6 +193,17 @@ def test_gradient_methods_on_1d_features(conv1d, x1d, name):
     assert exp.maps.shape == (3, 32) and np.isfinite(exp.maps).all()
 
 
+def test_smoothgrad_gives_a_sample_the_same_map_in_any_batch(conv2d, x2d):
+    explainer = get_explainer("smoothgrad", conv2d, n_samples=6, seed=3)
+    batch = explainer.explain(x2d, targets=[0, 1, 2])
+    reordered = explainer.explain(x2d[[2, 0]], targets=[2, 0])
+    alone = explainer.explain(x2d[1:2], targets=[1])
+    np.testing.assert_allclose(reordered.maps, batch.maps[[2, 0]], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(alone.maps[0], batch.maps[1], rtol=1e-5, atol=1e-7)
+    other = get_explainer("smoothgrad", conv2d, n_samples=6, seed=4).explain(x2d, targets=[0, 1, 2])
+    assert not np.allclose(other.maps, batch.maps)   # the seed still decides the noise
+
+
 # -- occlusion ---------------------------------------------------------------------------------
 def test_occlusion_finds_the_only_patch_the_model_sees():
     w = np.zeros((8, 8, 2))
@@ -221,7 +232,8 @@ def test_gradcam_shape_range_and_model_untouched(conv2d, x2d, name):
     exp = explainer.explain(x2d)
     assert exp.maps.shape == (3, 12, 10)
     assert exp.maps.min() >= 0 and exp.maps.max() <= 1 and np.isfinite(exp.maps).all()
-    assert np.allclose(exp.maps.max(axis=(1, 2)), 1.0) or (exp.extra["raw_max"] == 0).any()
+    # each map peaks at 1, or is all zero when it had no positive evidence at all
+    np.testing.assert_allclose(exp.maps.max(axis=(1, 2)), np.where(exp.extra["raw_max"] > 0, 1.0, 0.0), atol=1e-6)
     np.testing.assert_array_equal(conv2d.predict_on_batch(x2d), before)
     assert conv2d.layers[-1].activation is activation
     # one sample at a time gives the batch's maps, with the compiled function reused
@@ -231,6 +243,51 @@ def test_gradcam_shape_range_and_model_untouched(conv2d, x2d, name):
     single = np.concatenate([explainer.explain(x2d[i:i + 1], exp.targets[i:i + 1]).maps for i in range(3)])
     np.testing.assert_allclose(single, exp.maps, atol=1e-5)
     assert cam_function(conv2d, "last_conv", "logits", name == "gradcam++") is fn
+
+
+def keras_io_gradcam(model, img_array, last_conv_layer_name, pred_index):
+    """The keras-io Grad-CAM recipe (keras.io/examples/vision/grad_cam), written out as published:
+    a gradient model, the class channel's gradients pooled over the map, the weighted channel sum,
+    ReLU and division by the maximum; one image at a time, on a copy whose last activation is None."""
+    import tensorflow as tf
+
+    grad_model = keras.models.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.output])
+    with tf.GradientTape() as tape:
+        last_conv_layer_output, preds = grad_model(img_array)
+        class_channel = preds[:, pred_index]
+    grads = tape.gradient(class_channel, last_conv_layer_output)
+    pooled_grads = tf.reduce_mean(grads, axis=(0, 1, 2))
+    last_conv_layer_output = last_conv_layer_output[0]
+    heatmap = last_conv_layer_output @ pooled_grads[..., tf.newaxis]
+    heatmap = tf.squeeze(heatmap)
+    heatmap = tf.maximum(heatmap, 0) / tf.math.reduce_max(heatmap)
+    return heatmap.numpy()
+
+
+def test_gradcam_equals_the_keras_io_recipe_on_a_trained_model(x2d):
+    """Our batched maps are keras-io's heatmaps brought to the input's size (bilinear, as ours) and
+    scaled to peak at 1 (keras-io scales before resizing, we after: the resize moves the peak)."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((12, 10, 1))   # functional, as keras-io's model: its recipe reads model.output
+    hidden = L.Conv2D(4, 3, activation="relu", name="last_conv")(L.Conv2D(4, 3, activation="relu")(inputs))
+    model = keras.Model(inputs, L.Dense(3, activation="softmax")(L.Flatten()(hidden)))
+    rng = np.random.default_rng(6)
+    train = rng.uniform(-0.3, 0.0, size=(96, 12, 10, 1)).astype(np.float32)
+    labels = (train[:, :6].mean(axis=(1, 2, 3)) > train[:, 6:].mean(axis=(1, 2, 3))).astype(int) + \
+        (train[:, :, :5].mean(axis=(1, 2, 3)) > -0.15).astype(int)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    model.fit(train, labels, epochs=5, batch_size=16, verbose=0)
+    ours = get_explainer("gradcam", model).explain(x2d)
+    assert (ours.extra["raw_max"] > 0).all()     # every sample has positive evidence: a real comparison
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    copy.layers[-1].activation = None            # as keras-io does, on a copy: scores before softmax
+    for i, target in enumerate(ours.targets):
+        heat = keras_io_gradcam(copy, x2d[i:i + 1], "last_conv", int(target))
+        up = tf.image.resize(heat[None, :, :, None], (12, 10), method="bilinear").numpy()[0, :, :, 0]
+        np.testing.assert_allclose(ours.maps[i], up / up.max(), atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["gradcam", "gradcam++"])
@@ -281,6 +338,63 @@ def test_lime_shapes_seed_and_batched_predictions(conv2d, x2d, segmentation, mon
     np.testing.assert_array_equal(again.maps, exp.maps)
 
 
+@pytest.mark.parametrize("hide", [None, "min"])
+@pytest.mark.parametrize("segmentation", ["grid", "quickshift"])
+def test_lime_gives_stock_lime_segment_weights(conv2d, x2d, segmentation, hide):
+    """Our batched LIME fits the same segment weights as ``lime``'s own ``LimeImageExplainer.explain_instance``
+    called with the same image, segmentation, random state, number of samples and hidden value."""
+    from lime.lime_image import LimeImageExplainer
+    from lime.wrappers.scikit_image import SegmentationAlgorithm
+
+    params = {"segmentation": segmentation, "num_samples": 60, "n_freq_bands": 3, "n_time_bands": 2, "seed": 4,
+              "hide_color": hide}
+    ours = get_explainer("lime", conv2d, **params).explain(x2d[:2])
+
+    def classifier(images):   # RGB copies -> the model's one channel
+        return conv2d.predict_on_batch(np.asarray(images, dtype=np.float32).mean(axis=-1)[..., None])
+
+    for i in range(2):
+        rgb = np.repeat(x2d[i], 3, axis=-1).astype(np.float64)
+        if segmentation == "grid":
+            segment = lambda image: masking.grid_segments(image.shape[:2], 3, 2)   # noqa: E731
+        else:   # lime's quickshift, on the copy rescaled to [0, 1] that ours segments (README)
+            quickshift = SegmentationAlgorithm("quickshift", kernel_size=4, max_dist=200, ratio=0.2, random_seed=4)
+            segment = lambda image: quickshift((image - image.min()) / (image.max() - image.min()))   # noqa: E731
+        target = int(ours.targets[i])
+        stock = LimeImageExplainer(random_state=4).explain_instance(
+            rgb, classifier, labels=(target,), top_labels=None, hide_color=float(rgb.min()) if hide else None,
+            num_samples=60, batch_size=10, segmentation_fn=segment, random_seed=4)
+        np.testing.assert_array_equal(ours.extra["segments"][i], stock.segments)
+        weights = dict(stock.local_exp[target])
+        expected = np.vectorize(lambda s: weights[s])(stock.segments)
+        np.testing.assert_allclose(ours.maps[i], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_lime_hides_segments_with_silence_or_their_mean_never_a_number(conv2d, x2d, monkeypatch):
+    from xaispec.explain.lime_image import Lime
+
+    seen = []
+    original = Lime.classifier
+    monkeypatch.setattr(Lime, "classifier", lambda self, images: seen.append(np.array(images)) or original(self, images))
+    x = x2d[:1]
+    exp = get_explainer("lime", conv2d, segmentation="grid", n_freq_bands=3, n_time_bands=2, num_samples=20,
+                        hide_color="min").explain(x)
+    images = np.concatenate(seen)[..., 0]
+    hidden = images != x[0, ..., 0]
+    assert hidden.any() and np.all(images[hidden] == x.min())    # "min": silence, the input's floor
+    seen.clear()
+    exp = get_explainer("lime", conv2d, segmentation="grid", n_freq_bands=3, n_time_bands=2, num_samples=20).explain(x)
+    images = np.concatenate(seen)[..., 0]
+    segments = exp.extra["segments"][0]
+    for s in np.unique(segments):   # the default: each hidden segment takes its own mean
+        cells = images[:, segments == s]
+        off = ~np.all(cells == x[0, ..., 0][segments == s], axis=1)
+        np.testing.assert_allclose(cells[off], x[0, ..., 0][segments == s].mean(), rtol=1e-5)
+    for bad in (0, 0.0, "zero"):
+        with pytest.raises(ParameterError, match="0 dB is the loudest value"):
+            get_explainer("lime", conv2d, hide_color=bad)
+
+
 # -- SHAP --------------------------------------------------------------------------------------
 def test_shap_gradient_image_and_1d(conv2d, x2d, conv1d, x1d):
     img = get_explainer("shap_gradient", conv2d, nsamples=16, background=x2d).explain(x2d[:2])
@@ -309,7 +423,39 @@ def test_shap_permutation_values_add_up(conv1d, x1d):
     np.testing.assert_allclose(values.sum(axis=1) + exp.extra["base_values"], probs, atol=1e-4)
     np.testing.assert_array_equal(get_explainer("shap_permutation", conv1d, **params).explain(x1d[:2]).maps, exp.maps)
     with pytest.raises(ParameterError, match="max_evals"):
-        get_explainer("shap_permutation", conv1d, max_evals=10)
+        get_explainer("shap_permutation", conv1d, background=x1d, max_evals=10)
+
+
+@pytest.mark.parametrize("name", ["shap_gradient", "shap_kernel", "shap_permutation", "shap_deep"])
+def test_shap_estimators_need_a_background_and_never_use_the_explained_rows(conv1d, x1d, name):
+    with pytest.raises(ParameterError, match=f"{name}: needs background rows"):
+        get_explainer(name, conv1d)
+
+
+def test_shap_kernel_and_permutation_equal_shap_called_directly(conv1d, x1d):
+    """The same model, background rows, seed and budget give shap's own values (our wrapper only
+    flattens, batches and lays the values out per class)."""
+    import shap
+
+    background = np.random.default_rng(9).normal(size=(12, 32, 1)).astype(np.float32)
+    x = x1d[:2]
+
+    def f(rows):
+        return conv1d.predict_on_batch(np.asarray(rows, dtype=np.float32).reshape(-1, 32, 1))
+
+    ours = get_explainer("shap_kernel", conv1d, background=background, k=4, nsamples=50, seed=3).explain(x)
+    np.random.seed(3)
+    direct = shap.KernelExplainer(f, shap.kmeans(background.reshape(12, -1), 4)).shap_values(
+        x.reshape(2, -1), nsamples=50, silent=True)
+    direct = np.stack(direct, axis=-1) if isinstance(direct, list) else np.asarray(direct)
+    np.testing.assert_allclose(ours.extra["values"], direct, rtol=1e-4, atol=1e-6)
+
+    ours = get_explainer("shap_permutation", conv1d, background=background, max_evals=100, seed=3).explain(x)
+    np.random.seed(3)
+    direct = shap.Explainer(f, shap.maskers.Independent(background.reshape(12, -1), max_samples=12),
+                            algorithm="permutation", seed=3)(x.reshape(2, -1), max_evals=100, silent=True)
+    np.testing.assert_allclose(ours.extra["values"], np.asarray(direct.values), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.extra["base_values"], np.asarray(direct.base_values), rtol=1e-5)
 
 
 def test_shap_kernel_and_deep_on_1d(conv1d, x1d):

@@ -35,15 +35,23 @@ def test_fold_scores_average_the_folds_and_sum_their_test_rows(run):
         fold_scores(run, "emotion", "cnn1d", [0, 2])
 
 
-def test_compare_protocols_writes_both_protocols_and_their_gap(run):
+def test_compare_protocols_takes_the_two_leaks_apart(run):
     from xaispec.models.evaluate import compare_protocols
 
-    table = compare_protocols(run, [0, 1, "random"])
-    assert table["protocol"].tolist() == ["random 75/25 split of augmented rows (the study's, leaky)",
-                                          "actor-disjoint folds", "gap: the cost of the leakage"]
-    assert table["folds"].tolist()[:2] == [1, 2] and pd.isna(table["folds"][2])
+    table = compare_protocols(run, [0, 1, "random"])   # no grouped model yet: both leaks together
+    assert table["protocol"].tolist() == ["random 75/25 split of augmented rows (the study's: copies and actors leak)",
+                                          "actor-disjoint folds", "gap: both leaks (study - actor-disjoint)"]
     assert table["accuracy"].tolist() == pytest.approx([0.8, 0.3, 0.5])
-    assert table["f1_weighted"].tolist() == pytest.approx([0.7, 0.2, 0.5])
+    write_scores(run, "grouped", 0.6, 40, 0.5)
+    table = compare_protocols(run, [0, 1, "random", "grouped"])
+    assert table["protocol"].tolist() == [
+        "random 75/25 split of augmented rows (the study's: copies and actors leak)",
+        "random 75/25 split, each recording and its copy on one side (actors leak)", "actor-disjoint folds",
+        "gap: the copy leak (study - grouped)", "gap: the speaker leak (grouped - actor-disjoint)",
+        "gap: both leaks (study - actor-disjoint)"]
+    assert table["folds"].tolist()[:3] == [1, 1, 2] and table["folds"][3:].isna().all()
+    assert table["accuracy"].tolist() == pytest.approx([0.8, 0.6, 0.3, 0.2, 0.3, 0.5])
+    assert table["f1_weighted"].tolist() == pytest.approx([0.7, 0.5, 0.2, 0.2, 0.3, 0.5])
     written = (run.dir / "evaluation" / "emotion_protocols.csv").read_text().splitlines()
     assert written[0] == "protocol,folds,accuracy,balanced_accuracy,f1_weighted"
-    assert written[2].startswith("actor-disjoint folds,2,") and written[3].startswith("gap: the cost of the leakage,,")
+    assert written[3].startswith("actor-disjoint folds,2,") and written[4].startswith("gap: the copy leak")

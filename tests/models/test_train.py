@@ -87,17 +87,21 @@ def test_digit_and_gender_artifacts(project):
     assert len(wrong.strip().splitlines()) <= 4
 
 
-def test_emotion_two_protocols_and_cnn2d(project):
+def test_emotion_three_protocols_and_cnn2d(project):
     run = project / "data/runs/synthetic-emotions"
-    for fold in ("random", "0"):
+    for fold in ("random", "grouped", "0"):
         cli("train", "synthetic-emotions", "--label", "emotion", "--fold", fold, "--profile", "smoke")
     cli("train", "synthetic-emotions", "--label", "emotion", "--fold", 0, "--model", "cnn2d", "--profile", "smoke")
     out = cli("evaluate", "synthetic-emotions", "--label", "emotion", "--profile", "smoke")
-    assert "cost of the leakage" in out
+    assert "the copy leak" in out and "the speaker leak" in out
     cli("evaluate", "synthetic-emotions", "--label", "emotion", "--model", "cnn2d", "--profile", "smoke")
-    table = pd.read_csv(run / "evaluation/emotion_protocols.csv")
-    gap = table.iloc[2]["accuracy"]
-    assert gap == pytest.approx(table.iloc[0]["accuracy"] - table.iloc[1]["accuracy"])
+    table = pd.read_csv(run / "evaluation/emotion_protocols.csv").set_index("protocol")["accuracy"]
+    study, grouped, disjoint, copies, speakers, both = table.to_numpy()
+    assert copies == pytest.approx(study - grouped) and speakers == pytest.approx(grouped - disjoint)
+    assert both == pytest.approx(study - disjoint)
+    grouped_pred = pd.read_csv(run / "predictions/predictions_CNN1D_emotion_grouped.csv")
+    train_ids = (run / "splits/CNN_emotion_grouped_train.txt").read_text().split()
+    assert not {s.split("#")[0] for s in grouped_pred["sample_id"]} & {s.split("#")[0] for s in train_ids}
     random_pred = pd.read_csv(run / "predictions/predictions_CNN1D_emotion_random.csv")
     assert len(random_pred) == 2 * 720 // 4  # the study's 25% of the augmented rows (720 clips)
     assert random_pred["sample_id"].str.endswith("#noise").any()
@@ -150,7 +154,12 @@ def test_metrics_against_hand_computed_values():
     perfect = metrics(y, y, np.eye(3)[y], n_classes=3)
     assert perfect["roc_auc_ovr_macro"] == 1.0 and perfect["cohen_kappa"] == 1.0
     missing = metrics(np.array([0, 0, 1]), np.array([0, 1, 1]), np.eye(3)[[0, 1, 1]], n_classes=3)
-    assert np.isnan(missing["roc_auc_ovr_macro"])  # undefined without every class in the test set
+    # class 2 has no test sample: the AUC is averaged over classes 0 and 1, each one-vs-rest by hand:
+    # class 0 scores (1, 0) for its samples against 0 for the other: (1 + 0.5) / 2; class 1 likewise
+    assert missing["roc_auc_ovr_macro"] == pytest.approx(0.75) and missing["roc_auc_classes"] == 2
+    alone = metrics(np.array([1, 1]), np.array([1, 0]), np.eye(3)[[1, 0]], n_classes=3)
+    assert np.isnan(alone["roc_auc_ovr_macro"]) and alone["roc_auc_classes"] == 0   # one class: no AUC
+    assert perfect["roc_auc_classes"] == 3
     binary = metrics(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]),
                      np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]), n_classes=2)
     assert binary["roc_auc_ovr_macro"] == pytest.approx(1.0)
@@ -326,3 +335,4 @@ def test_each_model_gets_its_study_optimizer_unless_the_profile_names_another():
         full.with_overrides({"train.audionet": {"optimizer": "rmsprop"}})
     with pytest.raises(ParameterError, match=r"train.audionet.optimizer='rmsprop' is not one of"):
         compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "rmsprop"}, 0.01)
+

@@ -34,15 +34,16 @@ def test_protocol_tasks_name_the_random_split_and_the_first_fold():
                                       "actor-disjoint, fold 2": ModelSpec("emotion", 2, "cnn1d")}
 
 
-def test_protocol_table_scores_both_protocols_and_the_other_models_where_evaluated(run):
+def test_protocol_table_scores_every_protocol_and_the_other_models_where_evaluated(run):
     from xaispec.study.emotions import protocol_table
 
     table = protocol_table(run, [0, 1], ["cnn1d", "cnn2d"])
     assert list(table.columns) == ["protocol", "model", "folds", "test rows", "accuracy", "balanced_accuracy",
                                    "f1_weighted"]
     rows = table.to_dict("records")
-    assert rows[0] == {"protocol": "random 75/25 split of augmented rows (the study's, leaky)", "model": "CNN1D",
-                       "folds": 1, "test rows": 40, "accuracy": 0.75, "balanced_accuracy": 0.7, "f1_weighted": 0.72}
+    assert rows[0] == {"protocol": "random 75/25 split of augmented rows (the study's: copies and actors leak)",
+                       "model": "CNN1D", "folds": 1, "test rows": 40, "accuracy": 0.75, "balanced_accuracy": 0.7,
+                       "f1_weighted": 0.72}
     assert rows[1]["protocol"] == "actor-disjoint folds 0, 1" and rows[1]["test rows"] == 20
     assert rows[1]["accuracy"] == pytest.approx(0.30) and rows[1]["f1_weighted"] == pytest.approx(0.2)
     # the 2D CNN was evaluated on fold 1 only
@@ -51,18 +52,31 @@ def test_protocol_table_scores_both_protocols_and_the_other_models_where_evaluat
     assert len(rows) == 3
     # a model evaluated on none of the folds is left out
     assert len(protocol_table(run, [0], ["cnn2d", "cnn1d"])) == 2
+    # with the grouped split's model: three protocols, the grouped one between the other two
+    evaluated(run, "cnn1d", "grouped", 0.5, test_samples=40)
+    rows = protocol_table(run, [0, 1], ["cnn1d"]).to_dict("records")
+    assert [r["protocol"].split(" (")[0].split(",")[0] for r in rows] == [
+        "random 75/25 split of augmented rows", "random 75/25 split", "actor-disjoint folds 0"]
+    assert rows[1]["accuracy"] == 0.5 and "actors leak" in rows[1]["protocol"]
 
 
-def test_leakage_facts_take_the_gap_by_name_and_say_what_it_means(run):
+def test_leakage_facts_take_each_leak_apart_and_say_what_it_means(run):
     from xaispec.study.emotions import leakage_facts, leakage_verdict
 
-    facts = leakage_facts(run, [0, 1])
+    facts = leakage_facts(run, [0, 1])   # no grouped model: only the total gap is known
     assert facts["random_accuracy"] == 0.75 and facts["disjoint_accuracy"] == pytest.approx(0.30)
-    assert facts["leakage_gap"] == pytest.approx(0.45)
-    assert facts["leakage_verdict"].startswith("The random split's extra accuracy is owed to copies")
-    assert leakage_verdict(0.0).startswith("Here the random split does not score higher")
-    assert leakage_verdict(-0.1) == leakage_verdict(0.0)
-    assert "77%" in leakage_verdict(0.1) and "77%" in leakage_verdict(-0.1)
+    assert facts["leakage_gap"] == pytest.approx(0.45) and np.isnan(facts["copy_gap"])
+    evaluated(run, "cnn1d", "grouped", 0.5, test_samples=40)
+    facts = leakage_facts(run, [0, 1])
+    assert facts["grouped_accuracy"] == 0.5
+    assert facts["copy_gap"] == pytest.approx(0.25) and facts["speaker_gap"] == pytest.approx(0.20)
+    assert facts["copy_gap"] + facts["speaker_gap"] == pytest.approx(facts["leakage_gap"])
+    assert facts["leakage_verdict"] == ("Taken apart: copies of the same recording on both sides of the split add "
+                                        "accuracy (+25.0%); the same actors in training and test add accuracy "
+                                        "(+20.0%). The study reported 77% with its random split.")
+    assert "have not learnt enough" in leakage_verdict(-0.1, 0.0) and "do not add accuracy (-10.0%)" in \
+        leakage_verdict(-0.1, 0.0)
+    assert leakage_verdict(float("nan"), float("nan")) == ""
 
 
 def test_band_importance_and_the_top_bands():
@@ -97,10 +111,27 @@ def test_band_ranking_and_the_shared_bands():
     from xaispec.study.emotions import band_ranking, shared_bands
 
     tops = {"a": [5, 4, 3], "b": [3, 9, 5]}
-    assert band_ranking(tops).to_dict("list") == {"rank": [1, 2, 3], "a": ["mel 5", "mel 4", "mel 3"],
-                                                  "b": ["mel 3", "mel 9", "mel 5"]}
+    ranking = band_ranking(tops).to_dict("list")
+    assert ranking["rank"] == [1, 2, 3]
+    assert [n.split(",")[0] for n in ranking["a"]] == ["mel 5", "mel 4", "mel 3"]
+    assert [n.split(",")[0] for n in ranking["b"]] == ["mel 3", "mel 9", "mel 5"]
+    assert all(n.endswith(" Hz") for n in ranking["a"] + ranking["b"])   # each band says what it hears
     assert shared_bands(tops) == 2
     assert shared_bands({"a": [1], "b": [2]}) == 0 and shared_bands({}) == 0
+
+
+def test_mel_bands_are_named_by_their_centre_frequency():
+    """Each name's frequency is where librosa's own mel filter of that band peaks (within one FFT bin)."""
+    import librosa
+
+    from xaispec.figures.shap import mel_feature_names
+
+    names = mel_feature_names(128)
+    filters = librosa.filters.mel(sr=22050, n_fft=2048, n_mels=128)
+    peaks = librosa.fft_frequencies(sr=22050, n_fft=2048)[filters.argmax(axis=1)]
+    named = np.array([float(n.split(", ")[1].removesuffix(" Hz")) for n in names])
+    assert names[5].startswith("mel 5, ") and np.all(np.diff(named) > 0)
+    assert np.all(np.abs(named - peaks) <= 22050 / 2048 + 0.5)
 
 
 def test_shap_figures_list_the_plots_drawn(tmp_path):

@@ -412,3 +412,41 @@ def test_lrp_composites_side_by_side(digits):
     assert c.default in composites_text(c)
     only = compare_composites(run, task, table, n=1, composites=["zero", "preset_b"])
     assert list(only.maps) == ["zero", "preset_b"] and only.table["Spearman with default"].isna().all()
+
+
+# -- AudioNet: relevance over the waveform ---------------------------------------------------------
+def test_cli_explains_audionet_waveforms_with_figures_and_sound(digits, tmp_path):
+    """``xaispec explain --model audionet``: the waveform coloured by relevance above the same second's
+    spectrogram, the waveform weighted by its positive relevance as sound, and LRP's unbounded default."""
+    import keras
+
+    from xaispec.explain import Explanation
+    from xaispec.models.architectures import build
+
+    run, _, _ = digits
+    assert invoke("data", "prepare", "synthetic-digits", "-r", "audionet").exit_code == 0
+    keras.utils.set_random_seed(0)
+    shipped = tmp_path / "audionet.keras"
+    build("audionet", 10).save(shipped)          # an untrained AudioNet stands in for a trained one
+    res = invoke("train", "synthetic-digits", "--label", "digit", "--fold", "0", "--model", "audionet",
+                 "--from-model", str(shipped), "--profile", "smoke")
+    assert res.exit_code == 0, res.output
+    res = invoke("explain", "synthetic-digits", "--label", "digit", "--fold", "0", "--model", "audionet",
+                 "--profile", "smoke", "--which", "wrong", "--first", "2", "-m", "lrp", "-m", "occlusion")
+    assert res.exit_code == 0, res.output
+    task = run.task("digit", 0, "audionet")
+    for method in ("lrp", "occlusion"):
+        csv, npz, _ = result_paths(run, task, method)
+        assert csv.name == f"{method}_AudioNet_digit_0.csv"
+        expl = Explanation.load(npz)
+        assert expl.maps.shape == (2, 8000)
+        rows = pd.read_csv(csv, keep_default_na=False)
+        for _, row in rows.iterrows():
+            assert_figure(run.dir / row["figure"])
+            assert_figure(run.dir / row["panel"])
+            audio, sr = sf.read(run.dir / row["wav"])
+            assert sr == 8000 and audio.shape == (8000,)
+    lrp = Explanation.load(result_paths(run, task, "lrp")[1])
+    assert lrp.params["composite"] == "epsilon_plus_flat" and lrp.params["rules"]["conv1"] == "flat"
+    occlusion = Explanation.load(result_paths(run, task, "occlusion")[1])
+    assert occlusion.params["patch"] == 400 and occlusion.extra["n_patches"] == 39   # 50-ms windows, 25-ms steps

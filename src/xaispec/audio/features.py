@@ -29,6 +29,10 @@ ALEXNET_SHAPE = (227, 227)
 
 #: the emotion study's constants
 MEL_SR = 22050
+#: the resampler of the emotion study's ``librosa.load(path, sr=22050, ...)``: named, because
+#: librosa's default changed between versions and the study's version is unknown; soxr_hq is
+#: librosa 0.11's default
+MEL_RES_TYPE = "soxr_hq"
 MEL_OFFSET = 0.6
 MEL_DURATION = 2.5
 MEL_BANDS = 128
@@ -307,6 +311,15 @@ def mel_excerpt(y: np.ndarray) -> np.ndarray:
     """
     n = int(MEL_DURATION * MEL_SR)
     return np.pad(y[:n], (0, max(0, n - len(y))))
+
+
+def mel_band_centres(n_mels: int = MEL_BANDS, *, sr: int = MEL_SR) -> np.ndarray:
+    """Centre frequency in Hz of each band of ``librosa.feature.melspectrogram(sr=sr, n_mels=n_mels)``
+    (Slaney mel scale, 0 Hz to ``sr / 2``): band ``i``'s triangle peaks at the ``i + 1``-th of
+    ``n_mels + 2`` equally spaced mel points, shape (n_mels,)."""
+    import librosa
+
+    return librosa.mel_frequencies(n_mels + 2, fmin=0.0, fmax=sr / 2.0)[1:-1]
 
 
 def mel128(y: np.ndarray, *, sr: int = MEL_SR) -> np.ndarray:

@@ -97,12 +97,9 @@ class Page:
             shutil.copyfile(fig_or_path, target)
         else:
             fig_or_path.savefig(target, format="png", dpi=100, bbox_inches="tight")
-            try:
-                import matplotlib.pyplot as plt
+            import matplotlib.pyplot as plt
 
-                plt.close(fig_or_path)
-            except Exception:  # a Figure made outside pyplot
-                pass
+            plt.close(fig_or_path)   # frees a pyplot figure; a Figure made outside pyplot is left as it is
         return target
 
     def label(self, name: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._io import as_json, write_json_atomic
 from ..config import Paths, Profile
+from ..data.splits import PROTOCOLS
 from ..errors import ParameterError, XaispecError
 from ..models.runs import open_run
 from ..study.steps import corpus_root, feasible_labels
@@ -128,7 +129,7 @@ class BookPages:
         folds = run.folds(label) if (run.dir / "splits").is_dir() else []
         if not folds:
             n = fold_count(self.corpus(kind), label, self.profile)
-            folds = list(range(n)) + (["random"] if label == "emotion" else [])
+            folds = list(range(n)) + (sorted(PROTOCOLS) if label == "emotion" else [])
         self._folds_cache[key] = folds
         return folds
 
@@ -138,7 +139,10 @@ class BookPages:
         return [f for f in self.book["folds"] if f in have]
 
     def explain_folds(self, label: str) -> list[int]:
-        """The profile's explained folds of an AlexNet label that exist."""
+        """The profile's explained folds of an AlexNet label that exist (none for a label left out
+        of a non-empty ``book.explain_labels``)."""
+        if self.book["explain_labels"] and label not in self.book["explain_labels"]:
+            return []
         have = self.all_folds("digits", label)
         return [f for f in self.book["explain_folds"] if f in have]
 
@@ -199,7 +203,7 @@ class BookPages:
                 if self.explainers("alexnet"):
                     pages.append(("evaluation", {"label": label, "fold": fold}))
         if self.corpus("emotions") and self.emotion_folds() and self.explainers("cnn1d"):
-            numbered = [f for f in self.emotion_folds() if f != "random"]
+            numbered = [f for f in self.emotion_folds() if f not in PROTOCOLS]
             if numbered:
                 pages.append(("evaluation", {"label": "emotion", "fold": numbered[0]}))
         if self.explainers("alexnet"):
@@ -282,7 +286,7 @@ class BookPages:
             labels = self.labels()
             label = pick("label", labels)
             if chapter != "training":
-                folds = [f for f in self.all_folds("digits", label) if f != "random"]
+                folds = [f for f in self.all_folds("digits", label) if f not in PROTOCOLS]
                 default = self.explain_folds(label)[0] if self.explain_folds(label) else None
                 pick("fold", folds, default)
             if chapter == "explanations":
@@ -295,10 +299,10 @@ class BookPages:
             emotion = ["emotion"] if self.corpus("emotions") else []
             label = pick("label", self.labels() + emotion)
             if label == "emotion":
-                folds = [f for f in self.all_folds("emotions", "emotion") if f != "random"]
-                default = next((f for f in self.emotion_folds() if f != "random"), None)
+                folds = [f for f in self.all_folds("emotions", "emotion") if f not in PROTOCOLS]
+                default = next((f for f in self.emotion_folds() if f not in PROTOCOLS), None)
             else:
-                folds = [f for f in self.all_folds("digits", label) if f != "random"]
+                folds = [f for f in self.all_folds("digits", label) if f not in PROTOCOLS]
                 default = self.explain_folds(label)[0] if self.explain_folds(label) else None
             pick("fold", folds, default)
         return out
@@ -316,7 +320,7 @@ class BookPages:
             out.update(params)
             if chapter == "training":
                 out["folds"] = self.folds(params["label"]) or [f for f in self.all_folds("digits", params["label"])
-                                                               if f != "random"][:1]
+                                                               if f not in PROTOCOLS][:1]
                 out["models"] = self.digit_models()
             if chapter == "waveforms":
                 out["methods"] = self.explainers("audionet") or list(WAVEFORM_EXPLAINERS)
@@ -335,7 +339,7 @@ class BookPages:
         elif chapter == "emotions":
             out["corpus"] = self.corpus("emotions")
             out.update(params)
-            out["folds"] = [f for f in self.emotion_folds() if f != "random"]
+            out["folds"] = [f for f in self.emotion_folds() if f not in PROTOCOLS]
             out["models"] = list(self.book["emotion_models"])
         return as_json(out)
 

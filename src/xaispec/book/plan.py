@@ -17,6 +17,7 @@ from pathlib import Path
 from .._io import as_json
 from ..audio.resynthesis import CELL_RULE
 from ..config import Profile
+from ..data.splits import PROTOCOLS
 from ..errors import DataError
 from ..models.runs import ModelSpec
 from ..study.steps import (corpus_root, step_corpus, step_evaluate, step_explain, step_groundtruth, step_measure,
@@ -133,7 +134,7 @@ class BookPlan(BookPages):
 
         corpus = self.corpus(kind)
         name = get_corpus(corpus).name
-        numbered = [f for f in folds if f != "random"]
+        numbered = [f for f in folds if f not in PROTOCOLS]
         deps = tuple(self.model_tasks(graph, kind, label, f, model) for f in folds)
         sid = f"summarize:{name}:{label}:{model}"
         paths = self.run(kind).mean_paths(label, model)
@@ -256,9 +257,9 @@ class BookPlan(BookPages):
         if chapter == "emotions":
             deps = []
             folds = self.emotion_folds()
-            numbered = [f for f in folds if f != "random"]
+            numbered = [f for f in folds if f not in PROTOCOLS]
             for model in self.book["emotion_models"]:
-                model_folds = numbered + (["random"] if model == "cnn1d" else [])
+                model_folds = numbered + (sorted(PROTOCOLS) if model == "cnn1d" else [])
                 deps.append(self.summary_task(graph, "emotions", "emotion", model, model_folds))
             for fold in numbered[:1] + ["random"]:
                 deps.append(self.explain_task(graph, "emotions", "emotion", fold, "cnn1d", params["explainer"]))

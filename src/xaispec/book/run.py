@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Paths, Profile, load_profile
+from ..errors import ParameterError
 from ..workflow import Executor, Graph, LocalExecutor, Result, TaskResult, get_executor, stamp_path
 from .chapters import CHAPTERS, ensure_frame
 from .corpora import resolve_corpora
@@ -113,7 +114,9 @@ def run_chapter(chapter: str, params: dict, paths: Paths, *, profile: Profile | 
     Raises
     ------
     ParameterError
-        An unknown chapter or parameter, or a value not valid in this book.
+        An unknown chapter or parameter, or a value not valid in this book; or no book was built
+        in this root yet (a page is added to a built book: its frame, preface and table of
+        contents), checked before anything runs.
     """
     state = last_book(paths)
     if profile is None:
@@ -126,6 +129,9 @@ def run_chapter(chapter: str, params: dict, paths: Paths, *, profile: Profile | 
         corpora = None
     plan = BookPlan(profile, paths, corpora)
     params = plan.validate(chapter, params)
+    if state is None:
+        raise ParameterError(f"no book was built in {paths.root} yet: run 'xaispec book --profile {profile.name}' "
+                             "there first ('xaispec chapter' adds a page to a built book)")
     ensure_frame(paths)
     ex = make_executor(profile, executor, progress=progress, on_result=on_result)
     data = Graph(plan.state_dir)

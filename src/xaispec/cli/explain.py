@@ -32,8 +32,8 @@ def explain_params(items: Optional[List[str]]) -> dict:
 def explain_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
     label: List[str] = typer.Option(..., "--label", "-l", help="digit, gender or emotion (repeatable: several models)"),
-    fold: List[str] = typer.Option(["0"], "--fold", "-f", help="fold number, 'random' or 'all' (repeatable)"),
-    model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
+    fold: List[str] = typer.Option(["0"], "--fold", "-f", help="fold number, 'random', 'grouped' or 'all' (repeatable)"),
+    model: Optional[str] = typer.Option(None, help="alexnet or audionet (digit, gender), cnn1d or cnn2d (emotion)"),
     method: List[str] = typer.Option(None, "--method", "-m",
                                      help="explanation method (repeatable; default: the model's set)"),
     mode: str = typer.Option("examples", help="examples (N per digit per sex), all or single"),

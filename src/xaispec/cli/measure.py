@@ -17,7 +17,7 @@ from .explain import explain_params
 def evaluate_explanations_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
     label: str = typer.Option(..., "--label", "-l", help="digit, gender or emotion"),
-    fold: str = typer.Option("0", "--fold", "-f", help="fold number or 'random'"),
+    fold: str = typer.Option("0", "--fold", "-f", help="fold number, 'random' or 'grouped'"),
     model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
     method: List[str] = typer.Option(None, "--method", "-m",
                                      help="explained method to measure (repeatable; default: every explained one); "

@@ -17,7 +17,7 @@ from ..errors import XaispecError
 def train_cmd(
     corpus: str = typer.Argument(..., help="corpus whose stores and splits to use"),
     label: str = typer.Option(..., help="digit, gender or emotion"),
-    fold: str = typer.Option("0", help="fold number, 'random' (emotion study's leaky split) or 'all'"),
+    fold: str = typer.Option("0", help="fold number, 'random' (the emotion study's leaky split), 'grouped' (that split without its copy leak) or 'all'"),
     model: Optional[str] = typer.Option(None, help="alexnet or audionet (digit, gender), cnn1d or cnn2d (emotion)"),
     profile: str = typer.Option("quick", help="run profile (epochs, batch size, learning rate, ...)"),
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
@@ -42,7 +42,7 @@ def train_cmd(
 def evaluate_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
     label: str = typer.Option(..., help="digit, gender or emotion"),
-    fold: str = typer.Option("all", help="fold number, 'random' or 'all' (every trained fold)"),
+    fold: str = typer.Option("all", help="fold number, 'random', 'grouped' or 'all' (every trained fold)"),
     model: Optional[str] = typer.Option(None, help="alexnet, audionet, cnn1d or cnn2d"),
     profile: str = typer.Option("quick", help="run profile"),
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
@@ -64,7 +64,9 @@ def evaluate_cmd(
         done.append(f)
         typer.echo(f"{task.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     task = run.task(label, done[0], model)
-    numbered = [f for f in done if f != "random"]
+    from ..data.splits import PROTOCOLS
+
+    numbered = [f for f in done if f not in PROTOCOLS]   # the emotion protocols are not folds
     if numbered:
         summary = summarize(run, label, task.model, numbered)
         typer.echo(f"mean over folds {numbered}: accuracy {summary['evaluation'].loc['mean', 'accuracy']:.3f}")

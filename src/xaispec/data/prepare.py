@@ -144,7 +144,7 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
         The corpus folder (or the manifest CSV).
     out_dir : path-like
         Folder of the store, its skipped-files report and events log.
-    representation : {"alexnet", "mel128", "mel2d"}
+    representation : {"alexnet", "audionet", "mel128", "mel2d"}
     mode : {"exact", "fast"}
         ``exact`` reproduces the study's spectrograms; ``fast`` resamples with soxr and
         computes the spectrogram in single precision (store ``<representation>_fast.h5``).
@@ -267,7 +267,9 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
     metas = pd.DataFrame([results[i][0] for i in good])
     # columns in one fixed order, whether a chunk's results came from a worker or a marker file
     index = pd.concat([table.iloc[good].reset_index(drop=True), metas[sorted(metas.columns)]], axis=1)
+    # where the recordings were read from, as given and resolved: the store can be checked against them later
     attrs = {"representation": representation, "corpus": cfg.corpus, "config_hash": chash,
+             "source_root": str(data_root), "source_root_resolved": str(Path(data_root).resolve()),
              "config": json.dumps(cfg.as_dict(), sort_keys=True),
              "provenance": json.dumps(record(commit=commit()), sort_keys=True)}
     (parts / "finishing").touch()   # from here on, a killed run starts over

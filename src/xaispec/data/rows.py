@@ -127,8 +127,9 @@ def _mel_meta(path: Path) -> dict:
 def _mel_excerpt(path: Path) -> np.ndarray:
     import librosa
 
-    # the emotion study's call, so its features are reproduced exactly
-    y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION)
+    # the emotion study's call, with the resampler named (the study's librosa version, and so its
+    # default resampler, is unknown)
+    y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION, res_type=F.MEL_RES_TYPE)
     return y
 
 

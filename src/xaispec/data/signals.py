@@ -28,8 +28,8 @@ def find_corpus_root(store, corpus_root: str | os.PathLike | None = None) -> Pat
     store : Store
     corpus_root : path-like, optional
         Returned when given; else ``data/raw/<corpus>`` of the store's corpus (the folder
-        ``xaispec data prepare`` reads by default; corpora prepared with ``--source`` need
-        ``corpus_root``).
+        ``xaispec data prepare`` reads by default) when it exists, else the folder the store
+        records it was prepared from (``source_root_resolved``).
 
     Returns
     -------
@@ -45,9 +45,13 @@ def find_corpus_root(store, corpus_root: str | os.PathLike | None = None) -> Pat
     from ..config import Paths
 
     name = store.attrs.get("corpus") or store.attrs.get("config", {}).get("corpus")
-    if not name:
+    recorded = store.attrs.get("source_root_resolved")
+    if not name and not recorded:
         raise DataError(f"{store.path}: the store does not name its corpus; give corpus_root (--corpus-root)")
-    return Paths.default().corpus(str(name))
+    default = Paths.default().corpus(str(name)) if name else None
+    if default is not None and default.is_dir():
+        return default
+    return Path(recorded) if recorded and Path(recorded).is_dir() else (default or Path(recorded))
 
 
 def _source(row, root: Path) -> Path:
@@ -118,7 +122,7 @@ def excerpt_signal(store_row, corpus_root: str | os.PathLike) -> np.ndarray:
     from ..audio import features as F
 
     path = _source(store_row, Path(corpus_root))
-    y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION)
+    y, _ = librosa.load(path, sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION, res_type=F.MEL_RES_TYPE)
     return F.mel_excerpt(y).astype(np.float32)
 
 

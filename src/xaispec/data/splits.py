@@ -6,8 +6,12 @@
   known, rotated like the study's digit folds (fold k tests group k-1 and validates
   group k-2, modulo the number of groups).
 - Emotion corpora also get the emotion study's random 75/25 split of the original and
-  noise-augmented rows (seed 0). It puts copies of one recording on both sides and is
-  kept only to show that leakage.
+  noise-augmented rows (seed 0, fold ``random``). It puts copies of one recording on both
+  sides and every actor in both, and is kept only to show that leakage; fold ``grouped`` is
+  the same kind of random split with each recording and its copy kept on one side, so the
+  two leaks can be told apart (copies: random vs grouped; speakers: grouped vs the
+  actor-disjoint folds). Both draw from the index's rows sorted by sample id; the study's
+  rows were in its CSV's order.
 
 Files: ``<run>/splits/{model}_{label}_{fold}_{train|validate|test}.txt`` with one sample id
 a line (``{model}`` is ``AlexNet`` for digit and gender, ``CNN`` for emotion), plus
@@ -163,6 +167,19 @@ def sample_splits(index: pd.DataFrame, folds: list[dict[str, list[str]]]) -> lis
     return out
 
 
+#: the emotion label's random splits (train and test only), beside its numbered actor-disjoint folds
+PROTOCOLS = ("random", "grouped")
+
+
+def grouped_split(index: pd.DataFrame, *, test_size: float = 0.25, seed: int = 0) -> dict[str, list[str]]:
+    """A random split of the recordings, each with its ``#noise`` copy on the same side: the
+    study's split without its copy leak (every actor is still on both sides)."""
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(list(index["sample_id"]), test_size=test_size, random_state=seed, shuffle=True)
+    return {part: [s for r in rows for s in (r, f"{r}#noise")] for part, rows in (("train", train), ("test", test))}
+
+
 def random_split(index: pd.DataFrame, *, test_size: float = 0.25, seed: int = 0) -> dict[str, list[str]]:
     """The emotion study's split of augmented rows: originals then ``#noise`` copies,
     shuffled with ``train_test_split(random_state=seed)``. Leaky by construction."""
@@ -197,10 +214,10 @@ def write_splits(index: pd.DataFrame, run_dir: str | os.PathLike, *, labels, n_f
                 rows += [{"label": label, "fold": k, "part": part, "speaker": s, "sex": sex.get(s, "unknown"),
                           "samples": int((index["speaker"] == s).sum())} for s in spk[part]]
         if label == "emotion":
-            rnd = random_split(index, seed=seed)
-            for part in ("train", "test"):
-                written.append(write_text_atomic(split_path(run_dir, label, "random", part),
-                                                 "".join(f"{i}\n" for i in rnd[part])))
+            for name, split in (("random", random_split(index, seed=seed)), ("grouped", grouped_split(index, seed=seed))):
+                for part in ("train", "test"):
+                    written.append(write_text_atomic(split_path(run_dir, label, name, part),
+                                                     "".join(f"{i}\n" for i in split[part])))
     written.append(write_text_atomic(run_dir / "splits" / "folds.csv",
                                      pd.DataFrame(rows).to_csv(index=False)))
     return written

@@ -47,9 +47,10 @@ class ShapExplainer(Explainer):
 
     Parameters common to all
     ------------------------
-    background : np.ndarray or None
-        Reference samples (m, *input_shape); None = the explained batch itself (a fallback:
-        pass training samples for meaningful values).
+    background : np.ndarray
+        Reference samples (m, *input_shape): training rows of the model (the explanation stage
+        passes them). Required: the explained rows are never their own background, whose values
+        would say how each row differs from the batch it came in.
     n_background : int
         At most this many background rows are used (drawn with ``seed`` when there are more).
     seed : int
@@ -59,18 +60,18 @@ class ShapExplainer(Explainer):
     def _check_params(self):
         check_positive_int(self.name, "n_background", self.params["n_background"])
         check_positive_int(self.name, "batch_size", self.params["batch_size"])
-        if self.params["background"] is not None:
-            self._background = _model.prepare_input(self.model, self.params["background"])
-            if len(self._background) == 0:
-                raise ParameterError(f"{self.name}: the background holds no samples")
-            # the params record what was used, not the array itself
-            self.params["background"] = f"array{tuple(self._background.shape)}"
-        else:
-            self._background = None
+        if self.params["background"] is None:
+            raise ParameterError(f"{self.name}: needs background rows (background=..., e.g. training samples of the "
+                                 "model); the explained rows are not used as their own background")
+        self._background = _model.prepare_input(self.model, self.params["background"])
+        if len(self._background) == 0:
+            raise ParameterError(f"{self.name}: the background holds no samples")
+        # the params record what was used, not the array itself
+        self.params["background"] = f"array{tuple(self._background.shape)}"
 
-    def background(self, x: np.ndarray) -> np.ndarray:
-        """The background rows (at most ``n_background``), float32 (m, *input_shape)."""
-        bg = x if self._background is None else self._background
+    def background(self) -> np.ndarray:
+        """The background rows (at most ``n_background``, drawn with ``seed``), float32 (m, *input_shape)."""
+        bg = self._background
         k = self.params["n_background"]
         if len(bg) > k:
             bg = bg[np.sort(np.random.default_rng(self.params["seed"]).choice(len(bg), k, replace=False))]

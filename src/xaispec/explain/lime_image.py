@@ -23,8 +23,11 @@ class Lime(Explainer):
     ----------
     segmentation : {"quickshift", "grid"}
         ``"quickshift"``: lime's default ``SegmentationAlgorithm('quickshift', kernel_size=4,
-        max_dist=200, ratio=0.2)`` run on the spectrogram scaled to [0, 1] (Lab conversion
-        expects that range); ``"grid"``: ``n_freq_bands x n_time_bands`` rectangles.
+        max_dist=200, ratio=0.2)`` run on a copy of the spectrogram rescaled to [0, 1] (its Lab
+        conversion expects that range; stock lime given the model's input as it is would segment
+        the unscaled values, which for scaled dB spectrograms are mostly negative and give other
+        segments); the explained image itself is not rescaled. ``"grid"``: ``n_freq_bands x
+        n_time_bands`` rectangles.
     kernel_size, max_dist, ratio : float
         Quickshift settings.
     n_freq_bands, n_time_bands : int
@@ -36,8 +39,11 @@ class Lime(Explainer):
     top_labels : int or None
         Also fit the explanations of the k most probable classes (the study used 2 or 10);
         their labels are in ``extra["top_labels"]``. The target is always fitted.
-    hide_color : None, "min" or float
-        Value of hidden segments; None = each segment's mean (lime's default).
+    hide_color : {None, "mean", "min"}
+        What a hidden segment becomes: None or ``"mean"``, each segment's own mean (lime's
+        default); ``"min"``, the input's minimum: silence (-80 dB) on a dB spectrogram. A number
+        is refused: in the model's input space 0 is not silence (0 dB is a dB spectrogram's
+        loudest value, and after standardising 0 is its mean).
     seed : int
         Random state of lime and of quickshift: same seed, same result.
     batch_size : int
@@ -65,8 +71,10 @@ class Lime(Explainer):
         if len(_model.spatial_shape(self.model)) != 2:
             raise ParameterError(f"{self.name}: needs 2D (frequency x time) inputs, "
                                  f"the model takes {_model.input_shape(self.model)}")
-        if isinstance(p["hide_color"], str) and p["hide_color"] != "min":
-            raise ParameterError(f"{self.name}: hide_color={p['hide_color']!r} must be None, 'min' or a number")
+        if p["hide_color"] not in (None, "mean", "min"):
+            raise ParameterError(f"{self.name}: hide_color={p['hide_color']!r} must be None or 'mean' (each segment's "
+                                 "mean) or 'min' (silence on a dB spectrogram); a number is not silence in the "
+                                 "model's input space (0 dB is the loudest value)")
 
     def classifier(self, images: np.ndarray) -> np.ndarray:
         """Model probabilities for LIME's RGB images (m, F, T, 3), predicted in batches."""
@@ -107,7 +115,7 @@ class Lime(Explainer):
         for i, xi in enumerate(x):
             # gray -> RGB, as the study gave the spectrogram to LIME
             rgb = np.repeat(xi.reshape(*spatial, 1), 3, axis=-1).astype(np.float64)
-            hide = float(rgb.min()) if p["hide_color"] == "min" else p["hide_color"]
+            hide = float(rgb.min()) if p["hide_color"] == "min" else None   # None: lime's segment means
             t = int(targets[i])
             # the target last: lime keeps the fit score of the last label it fits
             labels = (*[int(c) for c in top[i] if c != t], t)

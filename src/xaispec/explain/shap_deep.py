@@ -36,7 +36,7 @@ class ShapDeep(ShapExplainer):
 
         net = _model.output_model(self.model, self.params["output"])
         with quiet():
-            bg = self.background(x)
+            bg = self.background()
             explainer = shap.DeepExplainer(net, bg)
             values = explainer.shap_values(x, check_additivity=self.params["check_additivity"])
         values = np.asarray(values).reshape(*x.shape, -1)

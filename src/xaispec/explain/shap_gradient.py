@@ -42,7 +42,7 @@ class ShapGradient(ShapExplainer):
         net = _model.output_model(self.model, p["output"])
         all_classes = p["all_classes"] if p["all_classes"] is not None else len(_model.spatial_shape(self.model)) == 1
         with quiet():
-            explainer = shap.GradientExplainer(net, self.background(x), batch_size=p["batch_size"])
+            explainer = shap.GradientExplainer(net, self.background(), batch_size=p["batch_size"])
             if all_classes:
                 values = explainer.shap_values(x, nsamples=p["nsamples"], rseed=p["seed"])
             else:

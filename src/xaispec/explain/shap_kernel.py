@@ -36,7 +36,7 @@ class ShapKernel(ShapExplainer):
         import shap
 
         p = self.params
-        bg = self.background(x).reshape(-1, x[0].size)
+        bg = self.background().reshape(-1, x[0].size)
         with quiet(), global_seed(p["seed"]):
             summary = shap.kmeans(bg, p["k"]) if len(bg) > p["k"] else bg
             explainer = shap.KernelExplainer(self.flat_predict, summary)

@@ -37,7 +37,7 @@ class ShapPermutation(ShapExplainer):
         import shap
 
         p = self.params
-        bg = self.background(x).reshape(-1, x[0].size)
+        bg = self.background().reshape(-1, x[0].size)
         with quiet(), global_seed(p["seed"]):
             explainer = shap.Explainer(self.flat_predict, shap.maskers.Independent(bg, max_samples=len(bg)),
                                        algorithm="permutation", seed=p["seed"])

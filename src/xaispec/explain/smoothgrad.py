@@ -21,7 +21,8 @@ class SmoothGrad(Explainer):
     square : bool
         Average squared gradients (SmoothGrad-Squared) instead of signed ones.
     seed : int
-        Seed of the noise: same seed, same result.
+        Seed of the noise, drawn per sample from the seed and the sample's values: same seed,
+        same map for a sample in any batch.
     output : {"logits", "probs"}
     batch_size : int
 
@@ -41,12 +42,15 @@ class SmoothGrad(Explainer):
             raise ParameterError(f"{self.name}: noise_level={self.params['noise_level']!r} must be >= 0")
 
     def _explain(self, x, targets):
+        import zlib
+
         k = self.params["n_samples"]
-        rng = np.random.default_rng(self.params["seed"])
         # noise scaled to each input's own range, so dB and standardised inputs behave alike
         axes = tuple(range(1, x.ndim))
         sigma = self.params["noise_level"] * (x.max(axis=axes) - x.min(axis=axes))
-        noise = rng.standard_normal((len(x), k, *x.shape[1:])).astype(np.float32)
+        # each sample's noise drawn from the seed and the sample itself: the same map in any batch
+        noise = np.stack([np.random.default_rng([self.params["seed"], zlib.crc32(np.ascontiguousarray(xi).tobytes())])
+                          .standard_normal((k, *x.shape[1:])) for xi in x]).astype(np.float32)
         noisy = (x[:, None] + sigma.reshape(-1, 1, *[1] * (x.ndim - 1)) * noise).reshape(-1, *x.shape[1:])
         # all noisy copies of all samples go through the batched gradient in chunks
         grads, _ = _model.gradients(self.model, noisy, np.repeat(targets, k), output=self.params["output"],

@@ -14,8 +14,11 @@ from .canvas import finish
 
 
 def mel_feature_names(n: int = 128) -> list[str]:
-    """``["mel 0", ..., "mel {n-1}"]``."""
-    return [f"mel {i}" for i in range(n)]
+    """``["mel 0, 0 Hz", ..., "mel {n-1}, ... Hz"]``: each band's index and centre frequency
+    (:func:`xaispec.audio.features.mel_band_centres`, the emotion study's 22,050-Hz mel bands)."""
+    from ..audio.features import mel_band_centres
+
+    return [f"mel {i}, {hz:.0f} Hz" for i, hz in enumerate(mel_band_centres(n))]
 
 
 def _class_values(values: np.ndarray, class_index: int | None) -> np.ndarray:

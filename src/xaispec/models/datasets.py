@@ -33,20 +33,20 @@ def load_parts(run: Run, task: ModelSpec, store) -> dict[str, Part]:
     """The train, validate and test parts of ``task`` as store references.
 
     For the 1D CNN the training part also holds the noise-augmented copies (the
-    emotion study's augmentation); the random split's rows are the study's rows,
-    and its validation part is its test part, as in the study.
+    emotion study's augmentation); the random splits' (``random``, ``grouped``) rows are
+    the study's augmented rows, and their validation part is their test part, as in the study.
     """
-    from ..data.splits import load_split
+    from ..data.splits import PROTOCOLS, load_split
 
     y_all = targets(task.label, store.index)
     parts = {}
-    names = ("train", "test") if task.fold == "random" else ("train", "validate", "test")
+    names = ("train", "test") if task.fold in PROTOCOLS else ("train", "validate", "test")
     for name in names:
         ids = load_split(run.dir, task.label, task.fold, name)
-        if task.model == "cnn1d" and task.fold != "random" and name == "train":
+        if task.model == "cnn1d" and task.fold not in PROTOCOLS and name == "train":
             ids = ids + [i + AUG for i in ids]
         base = [i[: -len(AUG)] if i.endswith(AUG) else i for i in ids]
-        if task.fold == "random" or task.model == "cnn1d":
+        if task.fold in PROTOCOLS or task.model == "cnn1d":
             array = np.array([1 if i.endswith(AUG) else 0 for i in ids], dtype=np.int64)
         else:
             array = np.zeros(len(ids), dtype=np.int64)

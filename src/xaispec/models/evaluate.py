@@ -28,7 +28,9 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, *, n_clas
     Returns
     -------
     dict
-        ``roc_auc_ovr_macro`` is NaN when the test set lacks a class (AUC is undefined then).
+        ``roc_auc_ovr_macro`` averages the one-vs-rest AUC over the classes the test set holds
+        (a class without test samples has no AUC), and ``roc_auc_classes`` says over how many;
+        NaN when fewer than two classes are present.
     """
     from sklearn import metrics as m
 
@@ -42,8 +44,12 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, *, n_clas
         "cohen_kappa": m.cohen_kappa_score(y_true, y_pred, labels=labels),
     }
     present = np.unique(y_true)
-    if len(present) < n_classes:
+    out["roc_auc_classes"] = len(present) if len(present) >= 2 else 0
+    if len(present) < 2:
         out["roc_auc_ovr_macro"] = float("nan")
+    elif len(present) < n_classes:   # one-vs-rest over the classes present, each on normalised probabilities
+        p = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+        out["roc_auc_ovr_macro"] = float(np.mean([m.roc_auc_score(y_true == c, p[:, c]) for c in present]))
     elif n_classes == 2:
         out["roc_auc_ovr_macro"] = m.roc_auc_score(y_true, proba[:, 1])
     else:
@@ -131,8 +137,13 @@ def classification_report(y_true, y_pred, names: list[str]) -> pd.DataFrame:
 #: the scores :func:`fold_scores` averages over folds
 PROTOCOL_METRICS = ("accuracy", "balanced_accuracy", "f1_weighted")
 #: the emotion study's protocols, as :func:`compare_protocols` names them
-RANDOM_PROTOCOL = "random 75/25 split of augmented rows (the study's, leaky)"
+RANDOM_PROTOCOL = "random 75/25 split of augmented rows (the study's: copies and actors leak)"
+GROUPED_PROTOCOL = "random 75/25 split, each recording and its copy on one side (actors leak)"
 DISJOINT_PROTOCOL = "actor-disjoint folds"
+#: the gaps between the protocols, each the cost of one leak
+GAPS = (("gap: the copy leak (study - grouped)", RANDOM_PROTOCOL, GROUPED_PROTOCOL),
+        ("gap: the speaker leak (grouped - actor-disjoint)", GROUPED_PROTOCOL, DISJOINT_PROTOCOL),
+        ("gap: both leaks (study - actor-disjoint)", RANDOM_PROTOCOL, DISJOINT_PROTOCOL))
 
 
 def fold_scores(run: Run, label: str, model: str, folds: list) -> dict:
@@ -168,18 +179,28 @@ def fold_scores(run: Run, label: str, model: str, folds: list) -> dict:
 
 
 def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
-    """The emotion study's random split of augmented rows against actor-disjoint folds.
+    """The emotion study's leaky split taken apart: three protocols and the gaps between them.
 
-    Returns a table with the accuracy and macro F1 of each protocol and their gap: how much
-    of the random split's score is owed to copies of the same recording on both sides.
+    The study's random split of augmented rows leaks two ways: a recording and its noisy copy
+    land on both sides, and every actor is in training and test. The grouped random split keeps
+    each recording with its copy (only the actors leak); the actor-disjoint ``folds`` leak
+    neither. Returns (and writes to ``evaluation/emotion_protocols.csv``) the accuracy,
+    balanced accuracy and weighted F1 of each protocol, then the copy leak (study - grouped),
+    the speaker leak (grouped - actor-disjoint) and both (study - actor-disjoint). A run
+    without the grouped split's model has the study's and the actor-disjoint rows and the gap
+    of both leaks only.
     """
-    leaky = fold_scores(run, "emotion", "cnn1d", ["random"])
-    disjoint = fold_scores(run, "emotion", "cnn1d", [f for f in folds if f != "random"])
-    gap = {m: leaky[m] - disjoint[m] for m in PROTOCOL_METRICS}
-    table = pd.DataFrame([{"protocol": name, "folds": s["folds"], **{m: s[m] for m in PROTOCOL_METRICS}}
-                          for name, s in ((RANDOM_PROTOCOL, leaky), (DISJOINT_PROTOCOL, disjoint))])
-    table = pd.concat([table, pd.DataFrame([{"protocol": "gap: the cost of the leakage", "folds": None, **gap}])],
-                      ignore_index=True)
+    from ..data.splits import PROTOCOLS
+
+    scores = {RANDOM_PROTOCOL: fold_scores(run, "emotion", "cnn1d", ["random"]),
+              DISJOINT_PROTOCOL: fold_scores(run, "emotion", "cnn1d", [f for f in folds if f not in PROTOCOLS])}
+    if run.evaluation_path(ModelSpec("emotion", "grouped", "cnn1d")).is_file():
+        scores[GROUPED_PROTOCOL] = fold_scores(run, "emotion", "cnn1d", ["grouped"])
+    rows = [{"protocol": name, "folds": scores[name]["folds"], **{m: scores[name][m] for m in PROTOCOL_METRICS}}
+            for name in (RANDOM_PROTOCOL, GROUPED_PROTOCOL, DISJOINT_PROTOCOL) if name in scores]
+    rows += [{"protocol": gap, "folds": None, **{m: scores[a][m] - scores[b][m] for m in PROTOCOL_METRICS}}
+             for gap, a, b in GAPS if a in scores and b in scores]
+    table = pd.DataFrame(rows).astype({"folds": "Int64"})   # a gap has no folds
     write_text_atomic(run.dir / "evaluation" / "emotion_protocols.csv", table.to_csv(index=False))
     return table
 

@@ -73,7 +73,8 @@ def targets(label: str, index: pd.DataFrame) -> np.ndarray:
 @dataclass(frozen=True)
 class ModelSpec:
     """One model to train: ``label``, ``fold`` (an int, or ``"random"`` for the emotion
-    study's leaky split) and ``model`` (``alexnet``, ``cnn1d``, ``cnn2d``)."""
+    study's leaky split, ``"grouped"`` for that split with each recording's copies on one side)
+    and ``model`` (``alexnet``, ``audionet``, ``cnn1d``, ``cnn2d``)."""
 
     label: str
     fold: int | str
@@ -158,7 +159,7 @@ class Run:
         return self.dir / "plots" / kind / f"{name}_{task.short}.png"
 
     def folds(self, label: str) -> list[int | str]:
-        """Folds that have split files for ``label`` (ints first, then ``random``)."""
+        """Folds that have split files for ``label`` (ints first, then ``grouped`` and ``random``)."""
         from ..data.splits import model_name
 
         found = set()
@@ -171,9 +172,12 @@ class Run:
 
     def model_folds(self, label: str, model: str | None = None) -> list[int | str]:
         """The folds ``model`` (default: the label's first) is trained on: every fold with split
-        files, ``random`` only for the emotion study's cnn1d. No split files: the error of :meth:`task`."""
+        files, the random splits (``random``, ``grouped``) only for the emotion study's cnn1d. No split
+        files: the error of :meth:`task`."""
+        from ..data.splits import PROTOCOLS
+
         model = model or LABEL_MODELS.get(label, ("",))[0]
-        folds = [f for f in self.folds(label) if f != "random" or (model == "cnn1d" and label == "emotion")]
+        folds = [f for f in self.folds(label) if f not in PROTOCOLS or (model == "cnn1d" and label == "emotion")]
         if not folds:
             self.task(label, 0, model)  # raises the error naming the missing splits
         return folds
@@ -189,11 +193,13 @@ class Run:
         if not valid:
             raise DataError(f"{self.dir / 'splits'}: no split files for label {label!r} "
                             f"(create them with 'xaispec data splits')")
+        from ..data.splits import PROTOCOLS
+
         fold = int(fold) if str(fold).isdigit() else str(fold)
         if fold not in valid:
             raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
-        if fold == "random" and model != "cnn1d":
-            raise ParameterError("the random (leaky) split is the emotion study's protocol for cnn1d only")
+        if fold in PROTOCOLS and model != "cnn1d":
+            raise ParameterError(f"the {fold} split is an emotion protocol of the study's cnn1d only")
         if label == "cue":
             return ModelSpec(label, fold, model, tuple(self.cue_classes()))
         return ModelSpec(label, fold, model)

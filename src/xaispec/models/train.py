@@ -67,12 +67,12 @@ def settings(profile, model: str, label: str | None = None, corpus: str | None =
 
 
 def _config_hash(cfg: dict, store, run: Run, task: ModelSpec, policy: str) -> str:
-    from ..data.splits import split_path
+    from ..data.splits import PROTOCOLS, split_path
 
     # the policy chosen, not the setting: "auto" trains in bfloat16 on one machine, float32 on another
     h = hashlib.sha256(json.dumps({**cfg, "policy": policy}, sort_keys=True).encode())
     h.update(str(store.attrs.get("config_hash", "")).encode())
-    parts = ("train", "test") if task.fold == "random" else ("train", "validate", "test")
+    parts = ("train", "test") if task.fold in PROTOCOLS else ("train", "validate", "test")
     for part in parts:
         h.update(split_path(run.dir, task.label, task.fold, part).read_bytes())
     return h.hexdigest()

@@ -1,5 +1,6 @@
-"""The emotion chapter's analyses of a run: the study's leaky random split beside actor-disjoint
-folds (scores, the leakage gap and what it says), their training curves and confusion
+"""The emotion chapter's analyses of a run: the study's leaky random split, the same split with each
+recording's copies kept together, and actor-disjoint folds (scores, the two leaks' gaps and what
+they say), their training curves and confusion
 matrices, the SHAP figures of each protocol's model, and the mel bands each model ranks highest."""
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..figures.paths import method_name
+from ..figures.shap import mel_feature_names
 from ..models.evaluate import fold_scores
 from ..models.runs import Run, ModelSpec
 from .pictures import feature_plot_folder
@@ -33,7 +35,7 @@ def protocol_tasks(folds) -> dict[str, ModelSpec]:
 
 
 def protocol_table(run: Run, folds, models) -> pd.DataFrame:
-    """Test scores of the emotion models under both protocols, the mean over folds.
+    """Test scores of the emotion models under the three protocols, the mean over folds.
 
     Parameters
     ----------
@@ -41,8 +43,9 @@ def protocol_table(run: Run, folds, models) -> pd.DataFrame:
     folds : list
         The actor-disjoint folds.
     models : list of str
-        The emotion models; the CNN1D is scored under both protocols, every other model on
-        those of ``folds`` it was evaluated on (it is left out when it has none).
+        The emotion models; the CNN1D is scored under every protocol evaluated (the grouped
+        split only when its model was), every other model on those of ``folds`` it was
+        evaluated on (it is left out when it has none).
 
     Returns
     -------
@@ -55,8 +58,12 @@ def protocol_table(run: Run, folds, models) -> pd.DataFrame:
         return {"protocol": protocol, "model": model.upper(), "folds": s["folds"], "test rows": s["test_samples"],
                 "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"], "f1_weighted": s["f1_weighted"]}
 
-    rows = [row("random 75/25 split of augmented rows (the study's, leaky)", EMOTION_MODEL, ["random"]),
-            row(f"actor-disjoint folds {', '.join(map(str, folds))}", EMOTION_MODEL, list(folds))]
+    rows = [row("random 75/25 split of augmented rows (the study's: copies and actors leak)", EMOTION_MODEL,
+                ["random"])]
+    if run.evaluation_path(ModelSpec("emotion", "grouped", EMOTION_MODEL)).is_file():
+        rows.append(row("random 75/25 split, a recording and its copy on one side (actors leak)", EMOTION_MODEL,
+                        ["grouped"]))
+    rows.append(row(f"actor-disjoint folds {', '.join(map(str, folds))}", EMOTION_MODEL, list(folds)))
     for model in models:
         if model == EMOTION_MODEL:
             continue
@@ -66,32 +73,44 @@ def protocol_table(run: Run, folds, models) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def leakage_verdict(gap: float) -> str:
-    """What the gap between the random split's accuracy and the actor-disjoint folds' says
-    (a sentence or two, plain text)."""
-    if gap > 0:
-        return ("The random split's extra accuracy is owed to copies of the same recordings on both sides of the "
-                "split: the model is partly tested on what it was trained on. The study reported 77% with the "
-                "random split.")
-    return ("Here the random split does not score higher: with this profile's short training the models have not "
-            "learnt enough to profit from the leaked copies (the study reported 77% with the random split).")
+def leakage_verdict(copy_gap: float, speaker_gap: float) -> str:
+    """What the two leaks' gaps say (a sentence or two, plain text); NaN for a gap not measured."""
+    parts = []
+    for gap, what in ((copy_gap, "copies of the same recording on both sides of the split"),
+                      (speaker_gap, "the same actors in training and test")):
+        if np.isfinite(gap):
+            parts.append(f"{what} {'add' if gap > 0 else 'do not add'} accuracy ({gap:+.1%})")
+    if not parts:
+        return ""
+    text = "Taken apart: " + "; ".join(parts) + "."
+    if all(not np.isfinite(g) or g <= 0 for g in (copy_gap, speaker_gap)):
+        text += (" With this profile's short training the models have not learnt enough to profit from the leaks "
+                 "(the study reported 77% with its random split).")
+    else:
+        text += " The study reported 77% with its random split."
+    return text
 
 
 def leakage_facts(run: Run, folds) -> dict:
-    """The numbers and verdict of the chapter's sentence on the leakage gap (CNN1D models).
+    """The numbers and verdict of the chapter's sentences on the leaks (CNN1D models).
 
     Returns
     -------
     dict
-        ``random_accuracy`` (the study's random split), ``disjoint_accuracy`` (the mean over
-        the actor-disjoint ``folds``), ``leakage_gap`` (the first minus the second) and
+        ``random_accuracy`` (the study's random split), ``grouped_accuracy`` (the same split with
+        each recording's copies on one side; NaN without its model), ``disjoint_accuracy`` (the
+        mean over the actor-disjoint ``folds``), ``leakage_gap`` (study - actor-disjoint),
+        ``copy_gap`` (study - grouped), ``speaker_gap`` (grouped - actor-disjoint) and
         ``leakage_verdict`` (:func:`leakage_verdict`).
     """
     leaky = fold_scores(run, "emotion", EMOTION_MODEL, ["random"])["accuracy"]
     disjoint = fold_scores(run, "emotion", EMOTION_MODEL, list(folds))["accuracy"]
-    gap = leaky - disjoint
-    return {"random_accuracy": leaky, "disjoint_accuracy": disjoint, "leakage_gap": gap,
-            "leakage_verdict": leakage_verdict(gap)}
+    grouped = (fold_scores(run, "emotion", EMOTION_MODEL, ["grouped"])["accuracy"]
+               if run.evaluation_path(ModelSpec("emotion", "grouped", EMOTION_MODEL)).is_file() else float("nan"))
+    copy_gap, speaker_gap = leaky - grouped, grouped - disjoint
+    return {"random_accuracy": leaky, "grouped_accuracy": grouped, "disjoint_accuracy": disjoint,
+            "leakage_gap": leaky - disjoint, "copy_gap": copy_gap, "speaker_gap": speaker_gap,
+            "leakage_verdict": leakage_verdict(copy_gap, speaker_gap)}
 
 
 def protocol_figures(run: Run, protocols: dict[str, ModelSpec]) -> list[tuple]:
@@ -174,9 +193,10 @@ def protocol_top_bands(run: Run, protocols: dict[str, ModelSpec], method: str, n
 
 def band_ranking(tops: dict[str, list]) -> pd.DataFrame:
     """The ranked bands side by side: a ``rank`` column (1 first), then one column per protocol
-    (``mel 12``)."""
+    (``mel 12, 323 Hz``)."""
     n = max((len(v) for v in tops.values()), default=0)
-    table = pd.DataFrame({p: [f"mel {b}" for b in v] for p, v in tops.items()}, index=pd.RangeIndex(1, n + 1, name="rank"))
+    names = mel_feature_names()
+    table = pd.DataFrame({p: [names[b] for b in v] for p, v in tops.items()}, index=pd.RangeIndex(1, n + 1, name="rank"))
     return table.reset_index()
 
 

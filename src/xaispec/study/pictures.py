@@ -57,6 +57,8 @@ def sample_figures(run: Run, task: ModelSpec, row, db: np.ndarray, get_signal, *
     from .. import figures as plots
 
     paths = sample_paths(run, task, row)
+    if task.representation == "audionet":   # the input is the embedded second itself
+        return _waveform_sample_figures(paths, row, db, scale=scale, force=force)
     written = []
     need = force or not (paths["waveform"].is_file() and paths["waveform_wav"].is_file())
     signal = get_signal() if need else None
@@ -111,6 +113,8 @@ def method_figures(run: Run, task: ModelSpec, method: str, row, db: np.ndarray, 
     from .. import figures as plots
 
     paths = method_paths(run, task, method, row)
+    if task.representation == "audionet":
+        return _waveform_method_figures(paths, task, method, row, db, attribution)
     mel = task.representation != "alexnet"
     geometry = MEL_GEOMETRY if mel else {}
     title = f"{task.name} {row['sample_id']}: {plots.method_name(method)}, " \
@@ -194,3 +198,44 @@ def feature_plots_exist(run: Run, task: ModelSpec, method: str) -> bool:
     """Whether :func:`feature_plots` of ``method`` were drawn for ``task`` (its bar plot exists)."""
     folder = feature_plot_folder(run, task, method)
     return (folder / "bar_mean.png").is_file() or (folder / "bar_target.png").is_file()
+
+
+# -- a waveform model (AudioNet): its input is the 8-kHz second itself ---------------------------
+
+def _waveform_sample_figures(paths: dict, row, x: np.ndarray, *, scale: bool, force: bool) -> list[Path]:
+    """The waveform (+ WAV) and the spectrogram of the same second, computed from the input."""
+    from ..audio.features import alexnet_spectrogram
+    from ..audio.resynthesis import write_wav
+    from .. import figures as plots
+
+    title = f"{row['sample_id']} ({row['sex']}, participant {row['participant']}, {row['actual']})"
+    written = []
+    if force or not paths["waveform"].is_file():
+        plots.waveform(x, 8000, scale=scale, title=title, path=paths["waveform"])
+        written.append(paths["waveform"])
+    if force or not paths["waveform_wav"].is_file():
+        write_wav(paths["waveform_wav"], np.asarray(x / 32768.0, dtype=np.float32), 8000)   # 16-bit units
+        written.append(paths["waveform_wav"])
+    if force or not paths["spectrogram"].is_file():
+        plots.spectrogram(alexnet_spectrogram(x), title=title, path=paths["spectrogram"])
+        written.append(paths["spectrogram"])
+    return written
+
+
+def _waveform_method_figures(paths: dict, task: ModelSpec, method: str, row, x: np.ndarray,
+                             attribution: np.ndarray) -> dict[str, Path]:
+    """The waveform coloured by relevance above its spectrogram (figure and panel alike), and the
+    waveform weighted by its smoothed positive relevance as sound."""
+    from ..audio.features import alexnet_spectrogram
+    from ..audio.resynthesis import audible_waveform, write_wav
+    from .. import figures as plots
+    from ..figures.waveforms import relevance_waveforms
+
+    title = f"{task.name} {row['sample_id']}: {plots.method_name(method)}, " \
+            f"actual {row['actual']}, predicted {row['predicted']}"
+    a = np.asarray(attribution, dtype=np.float64).reshape(-1)
+    fig = relevance_waveforms([x / 32768.0], [a], [alexnet_spectrogram(x)], [title])
+    plots.save_figure(fig, paths["figure"])
+    plots.save_figure(fig, paths["panel"])
+    write_wav(paths["wav"], audible_waveform(x, a), 8000)
+    return paths

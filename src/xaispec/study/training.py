@@ -11,7 +11,7 @@ from ..models.runs import Run, ModelSpec
 
 #: the test metrics the training chapter shows per fold, in this order (those evaluated)
 FOLD_METRICS = ("fold", "test_samples", "accuracy", "balanced_accuracy", "precision_weighted", "recall_weighted",
-                "f1_weighted", "cohen_kappa", "roc_auc_ovr_macro")
+                "f1_weighted", "cohen_kappa", "roc_auc_ovr_macro", "roc_auc_classes")
 #: the epochs of the AudioMNIST study
 STUDY_EPOCHS = 100
 #: the AudioMNIST paper's test accuracies, mean and standard deviation over folds, per network and

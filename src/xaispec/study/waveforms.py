@@ -225,7 +225,7 @@ def verdict_text(c: Comparison) -> str:
     lines = []
     for _, r in c.table.iterrows():
         lead = "AlexNet" if r["AlexNet ~ energy (time r)"] >= r["AudioNet ~ energy (time r)"] else "AudioNet"
-        lines.append(f"- **{r['method']}** ({r['samples']} samples): in time the two networks' evidence "
+        lines.append(f"- **{r['method']}** ({r['samples']} samples): in time the two networks' maps "
                      f"{agreement_word(r['time r'])} (mean r = {r['time r']:.2f}); in frequency they "
                      f"{agreement_word(r['frequency r'])} (r = {r['frequency r']:.2f}). {lead}'s evidence follows "
                      f"the sound's energy more closely (r = {r['AlexNet ~ energy (time r)']:.2f} for AlexNet, "
