@@ -244,7 +244,7 @@ def test_glued_numbers_reach_the_pages(smoke_book):
     disjoint = pd.concat([pd.read_csv(p) for p in sorted(evaluation.glob("evaluation_CNN1D_emotion_[0-9]*.csv"))])
     disjoint = disjoint["accuracy"].mean()
     page = html / "emotions" / "shap_kernel.html"
-    text = " ".join("".join(parse(page).text).split())
+    text = " ".join("".join(parse(page).text).split()).replace("\u2019", "'")   # MyST's typographic apostrophes
     assert (f"the study's random split scores {leaky:.1%}, the grouped split {grouped:.1%}, the actor-disjoint folds "
             f"{disjoint:.1%}: the copy leak is worth {leaky - grouped:+.1%}, the speaker leak "
             f"{grouped - disjoint:+.1%}, both together {leaky - disjoint:+.1%}") in text
@@ -302,7 +302,7 @@ def test_audionet_beats_chance_and_its_pages_compare_it_with_alexnet(smoke_book)
     assert f"{correct / n:.4f}" in text
     page = html / "waveforms" / "digit_0.html"
     tags = parse(page)
-    text = " ".join("".join(tags.text).split())
+    text = " ".join("".join(tags.text).split()).replace("\u2019", "'")   # MyST's typographic apostrophes
     methods = load_profile("smoke").get("book.audionet_explainers")
     shown = [src for src in tags.images if "waveform-" in src]
     assert len(shown) == len(methods) and len(tags.audio) >= 2
@@ -318,7 +318,7 @@ def test_audionet_beats_chance_and_its_pages_compare_it_with_alexnet(smoke_book)
     table = compare(waves, r.task("digit", 0, "alexnet"), profile.get("book.explainers")).table.set_index("method")
     assert len(table) == len(set(methods) & set(profile.get("book.explainers")))
     lrp = table.loc["LRP"]
-    assert (f"LRP ({lrp['samples']} samples): in time the two networks' maps "
+    assert (f"LRP ({int(lrp['samples'])} samples): in time the two networks' maps "
             f"{'agree' if lrp['time r'] >= 0.5 else 'partly agree' if lrp['time r'] >= 0.2 else 'do not agree'} "
             f"(mean r = {lrp['time r']:.2f})") in text
 
@@ -400,7 +400,7 @@ def test_rerunning_one_chapter_adds_exactly_that_page(smoke_book):
 @pytest.mark.parametrize("args, message", [
     (["explanations", "-p", "label", "gender", "-p", "fold", "4"],
      "fold '4' is not valid for gender; valid values: 0, 1, 2, 3"),
-    (["explanation"], "valid chapters: preface, survey, data, training, explanations, evaluation, groundtruth, "
+    (["explanation"], "valid chapters: preface, survey, data, training, explanations, waveforms, evaluation, groundtruth, "
                       "information, emotions"),
     (["groundtruth", "-p", "cue", "pair"], "groundtruth: cue 'pair' is not valid; valid values: tone"),
     (["explanations", "-p", "colour", "red"], "valid parameters: label, fold, explainer"),

@@ -336,3 +336,50 @@ def test_each_model_gets_its_study_optimizer_unless_the_profile_names_another():
     with pytest.raises(ParameterError, match=r"train.audionet.optimizer='rmsprop' is not one of"):
         compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "rmsprop"}, 0.01)
 
+
+
+def test_a_corpus_naming_its_own_emotions_has_its_own_classes():
+    from xaispec.models.runs import EMOTION_CLASSES, classes, targets
+
+    own = pd.DataFrame({"emotion": ["anger", "boredom", "anger", "sadness"]})
+    assert classes("emotion", own) == ["anger", "boredom", "sadness"]        # its own, sorted
+    np.testing.assert_array_equal(targets("emotion", own), [0, 1, 0, 2])
+    ravdess = pd.DataFrame({"emotion": ["calm", "sad"]})
+    assert classes("emotion", ravdess) == list(EMOTION_CLASSES) == classes("emotion")   # RAVDESS's eight, in order
+
+
+def test_a_manifest_with_its_own_emotion_names_trains_evaluates_and_explains(smoke_corpora, tmp_path, monkeypatch):
+    """The smoke synthetic emotions relabelled as another corpus names them (seven emotions, surprise left
+    out): prepared, split actor-disjointly, trained, evaluated and explained with its own classes."""
+    from xaispec.data.corpora import index_corpus
+    from xaispec.study.options import ExplainOptions
+    from xaispec.study.samples import select_examples, test_table
+    from xaispec.study.stage import explain
+
+    names = {"neutral": "neutral", "calm": "boredom", "happy": "happiness", "sad": "sadness", "angry": "anger",
+             "fearful": "fear", "disgust": "disgust"}
+    source = smoke_corpora / "data" / "raw" / "synthetic-emotions"
+    table, _ = index_corpus("synthetic-emotions", source)
+    table = table[table["emotion"].isin(names)]
+    manifest = tmp_path / "mine" / "berlin.csv"
+    manifest.parent.mkdir()
+    pd.DataFrame({"path": [str(source / p) for p in table["path"]], "speaker": table["speaker"], "sex": table["sex"],
+                  "emotion": table["emotion"].map(names)}).to_csv(manifest, index=False)
+    monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path))
+    cli("data", "prepare", manifest, "-r", "mel128")
+    cli("data", "splits", manifest, "--label", "emotion")
+    cli("train", manifest, "--label", "emotion", "--fold", 0, "--profile", "smoke")
+    cli("evaluate", manifest, "--label", "emotion", "--fold", 0, "--profile", "smoke")
+    from xaispec.models.runs import open_run
+
+    run = open_run(str(manifest), tmp_path, load_profile("smoke"))
+    task = run.task("emotion", 0)
+    assert task.classes == sorted(names.values())
+    sidecar = json.loads(run.model_path(task).with_suffix(".json").read_text())
+    assert sidecar["classes"] == sorted(names.values())
+    matrix = pd.read_csv(run.confusion_path(task), index_col=0)
+    assert list(matrix.index) == list(matrix.columns) == sorted(names.values())
+    rows = select_examples(test_table(run, task), task, n=1).head(3)
+    res = explain(run, task, rows, ExplainOptions(methods=["shap_gradient"], params={"shap_gradient": {
+        "nsamples": 8, "n_background": 8, "background": None}}, figures=False, progress=False))
+    assert not res.failures and res.methods["shap_gradient"].explained == 3

@@ -66,6 +66,7 @@ def test_leakage_facts_take_each_leak_apart_and_say_what_it_means(run):
     facts = leakage_facts(run, [0, 1])   # no grouped model: only the total gap is known
     assert facts["random_accuracy"] == 0.75 and facts["disjoint_accuracy"] == pytest.approx(0.30)
     assert facts["leakage_gap"] == pytest.approx(0.45) and np.isnan(facts["copy_gap"])
+    assert facts["chance"] == 0.125   # no store here: RAVDESS's eight classes
     evaluated(run, "cnn1d", "grouped", 0.5, test_samples=40)
     facts = leakage_facts(run, [0, 1])
     assert facts["grouped_accuracy"] == 0.5

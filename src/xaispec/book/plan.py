@@ -78,9 +78,12 @@ class BookPlan(BookPages):
             graph.add(Task(f"corpus:{spec.name}", step_corpus,
                            dict(self._common(corpus), source=entry["source"]),
                            outputs=(str(root_dir),), config=cfg_corpus))
-            reps = (["alexnet", "audionet"] if kind == "digits" and self.book["audionet"] else ["alexnet"]) \
-                if kind == "digits" or spec.kind == "cues" else \
-                sorted({"mel128"} | {self._model_rep(m) for m in self.book["emotion_models"]})
+            if spec.kind == "cues":
+                reps = ["alexnet"]
+            elif kind == "digits":   # the waveform store too when AudioNet is trained beside AlexNet
+                reps = ["alexnet", "audionet"] if self.book["audionet"] else ["alexnet"]
+            else:
+                reps = sorted({"mel128"} | {self._model_rep(m) for m in self.book["emotion_models"]})
             prep_cfg = {k: prof.get(f"prepare.{k}") for k in ("mode", "long_clips")} | {"seed": prof.get("seed")}
             run = self.run(kind)
             for rep in reps:

@@ -35,7 +35,9 @@ def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
     """Class names of ``label``, in the order of the model outputs.
 
     The planted-cue label ``cue`` has as many classes as its corpus (its numbers ``0``,
-    ``1``, ...): they are read from the store's ``index``.
+    ``1``, ...): they are read from the store's ``index``. The ``emotion`` label has RAVDESS's
+    eight names in RAVDESS's order, unless the ``index`` (a manifest corpus's) holds other
+    names: then its own, sorted.
     """
     if label == "cue":
         if index is None or "cue" not in index.columns:
@@ -46,6 +48,9 @@ def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
     if label == "gender":
         return ["male", "female"]  # the study's label: 0 male, 1 female
     if label == "emotion":
+        values = set(index["emotion"].astype(str)) if index is not None and "emotion" in index.columns else set()
+        if values and not values <= set(EMOTION_CLASSES):   # a corpus naming its own emotions
+            return sorted(values)
         return list(EMOTION_CLASSES)
     raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
 
@@ -202,7 +207,20 @@ class Run:
             raise ParameterError(f"the {fold} split is an emotion protocol of the study's cnn1d only")
         if label == "cue":
             return ModelSpec(label, fold, model, tuple(self.cue_classes()))
+        if label == "emotion":
+            return ModelSpec(label, fold, model, tuple(self.store_classes(label, MODELS[model][0])))
         return ModelSpec(label, fold, model)
+
+    def store_classes(self, label: str, representation: str) -> list[str]:
+        """The classes of ``label`` on this run's ``representation`` store (a corpus with its own
+        emotion names has its own classes: :func:`classes`); the label's defaults without a store."""
+        cache = self.__dict__.setdefault("_store_classes", {})
+        if (label, representation) not in cache:
+            from ..data.store import Store
+
+            path = self.store(representation)
+            cache[(label, representation)] = classes(label, Store(path).index if path.is_file() else None)
+        return cache[(label, representation)]
 
     def cue_classes(self) -> list[str]:
         """The classes of the ``cue`` label: those of the planted-cue corpus's AlexNet store."""

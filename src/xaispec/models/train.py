@@ -384,7 +384,7 @@ def _write_sidecar(path: Path, chash: str, cfg: dict, choice, task: ModelSpec, e
     from ..provenance import record
 
     write_json_atomic(path, {"task": task.name, "label": task.label, "fold": task.fold, "model": task.model,
-                             "config_hash": chash, "settings": cfg, "precision_policy": choice.policy,
+                             "classes": task.classes, "config_hash": chash, "settings": cfg, "precision_policy": choice.policy,
                              "precision_reason": choice.reason,
                              "epochs_trained": epochs, "seconds": round(seconds, 1),
                              "model_sha256": sha256_file(path.with_suffix(".keras")),

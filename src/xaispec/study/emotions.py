@@ -100,8 +100,9 @@ def leakage_facts(run: Run, folds) -> dict:
         ``random_accuracy`` (the study's random split), ``grouped_accuracy`` (the same split with
         each recording's copies on one side; NaN without its model), ``disjoint_accuracy`` (the
         mean over the actor-disjoint ``folds``), ``leakage_gap`` (study - actor-disjoint),
-        ``copy_gap`` (study - grouped), ``speaker_gap`` (grouped - actor-disjoint) and
-        ``leakage_verdict`` (:func:`leakage_verdict`).
+        ``copy_gap`` (study - grouped), ``speaker_gap`` (grouped - actor-disjoint),
+        ``leakage_verdict`` (:func:`leakage_verdict`) and ``chance`` (one over the number of
+        emotion classes of the corpus).
     """
     leaky = fold_scores(run, "emotion", EMOTION_MODEL, ["random"])["accuracy"]
     disjoint = fold_scores(run, "emotion", EMOTION_MODEL, list(folds))["accuracy"]
@@ -110,7 +111,8 @@ def leakage_facts(run: Run, folds) -> dict:
     copy_gap, speaker_gap = leaky - grouped, grouped - disjoint
     return {"random_accuracy": leaky, "grouped_accuracy": grouped, "disjoint_accuracy": disjoint,
             "leakage_gap": leaky - disjoint, "copy_gap": copy_gap, "speaker_gap": speaker_gap,
-            "leakage_verdict": leakage_verdict(copy_gap, speaker_gap)}
+            "leakage_verdict": leakage_verdict(copy_gap, speaker_gap),
+            "chance": 1.0 / len(run.store_classes("emotion", "mel128"))}
 
 
 def protocol_figures(run: Run, protocols: dict[str, ModelSpec]) -> list[tuple]:
