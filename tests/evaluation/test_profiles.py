@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from xaispec.errors import ParameterError
-from xaispec.evaluation.profiles import (HOP, FIRST_FRAME, centre_of_mass, column_centres, map_profiles,
+from xaispec.evaluation.profiles import (HOP, FIRST_FRAME, centre_seconds, column_centres, map_profiles,
                                          profile_correlation, waveform_frequency_profile, waveform_time_profile)
 
 SR = 8000
@@ -55,7 +55,8 @@ def test_waveform_and_spectrogram_evidence_in_the_same_stretch_agree_in_time():
     moved = np.roll(maps, 100, axis=2)   # the map's evidence 0.44 s later
     r_moved = profile_correlation(map_profiles(moved)[0], waveform_time_profile(relevance))
     assert r_same[0] > 0.9 and r_moved[0] < 0.0
-    assert abs(centre_of_mass(waveform_time_profile(relevance))[0] * (226 * HOP) / SR + FIRST_FRAME * HOP / SR - 0.4) < 0.01
+    assert abs(centre_seconds(waveform_time_profile(relevance))[0] - 0.4) < 0.01   # the middle of 0.3-0.5 s
+    assert np.isnan(centre_seconds(map_profiles(np.zeros((1, 227, 227)))[0])[0])
 
 
 def test_the_frequency_profile_of_a_tone_peaks_at_its_bin():

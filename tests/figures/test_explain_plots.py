@@ -65,6 +65,9 @@ def test_study_overlays_and_panel(tmp_path, sample):
 
 
 def test_shap_plots(tmp_path):
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
     rng = np.random.default_rng(2)
     values, features = rng.normal(size=(12, 128, 8)), rng.normal(size=(12, 128))
     fig = plots.shap_beeswarm(values, features, class_index=3, max_display=10, path=tmp_path / "bee.png")
@@ -75,9 +78,7 @@ def test_shap_plots(tmp_path):
         assert_png(tmp_path / f"{name}.png")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 10 and all(label.startswith("mel ") for label in labels)
-    import matplotlib.pyplot as plt
-
-    assert plt.get_fignums() == []  # shap's pyplot figure was closed
+    assert plt.get_fignums() == open_before  # shap's pyplot figure was closed
     with pytest.raises(ParameterError):
         plots.shap_beeswarm(values, features)  # which class?
 

@@ -165,6 +165,9 @@ def test_per_fold_metrics_curves_and_confusions(tmp_path):
     from xaispec.study.training import (confusion_figures, curve_figures, fold_tasks, mean_metrics,
                                         per_fold_metrics)
 
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
     run = Run(tmp_path, tmp_path)
     tasks = fold_tasks("digit", [0, 1])
     write_evaluation(run, tasks)
@@ -178,6 +181,7 @@ def test_per_fold_metrics_curves_and_confusions(tmp_path):
     confusions = confusion_figures(run, tasks)
     assert [name for _, _, name in confusions] == ["confusion-0", "confusion-1", "confusion-mean"]
     assert confusions[2][1] == "Mean confusion matrix over 2 fold(s), as a percentage of each actual class."
+    assert plt.get_fignums() == open_before   # drawn outside pyplot: a book's long run keeps no figure open
 
 
 def test_trained_models_lists_every_model_of_every_run(tmp_path):

@@ -25,6 +25,8 @@ from ..errors import DataError, ParameterError
 ALEXNET_SR = 8000
 ALEXNET_LEN = 8000          # one second at 8 kHz
 NPERSEG, NOVERLAP = 455, 420
+#: hop between STFT frames (35 samples) and the STFT frame of the spectrogram's first column
+HOP, FIRST_FRAME = NPERSEG - NOVERLAP, 2
 ALEXNET_SHAPE = (227, 227)
 
 #: the emotion study's constants

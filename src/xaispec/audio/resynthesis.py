@@ -19,10 +19,10 @@ import numpy as np
 from .._io import atomic_path
 from ..errors import ParameterError
 from . import features
-from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, NOVERLAP, NPERSEG
+from .features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, FIRST_FRAME, NOVERLAP, NPERSEG
 
 #: first STFT frame and last (excluded, counted from the end) of the spectrogram's columns
-FIRST_FRAME, END_FRAME = 2, -1
+END_FRAME = -1
 PEAK = 0.9
 #: version of the rule that picks the cells an audible explanation plays; part of the settings
 #: hash of explanation results, so sounds made by an earlier rule are made again

@@ -323,7 +323,7 @@ class BookPages:
                                                                if f not in PROTOCOLS][:1]
                 out["models"] = self.digit_models()
             if chapter == "waveforms":
-                out["methods"] = self.explainers("audionet") or list(WAVEFORM_EXPLAINERS)
+                out["methods"] = self.explainers("audionet")
                 out["alexnet_methods"] = self.explainers("alexnet")
         elif chapter == "evaluation":
             emotion = params["label"] == "emotion"

@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio.features import ALEXNET_LEN, ALEXNET_SHAPE, NOVERLAP, NPERSEG
+from ..audio.features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, FIRST_FRAME, HOP
 from ..errors import ParameterError
-
-#: hop between the spectrogram's columns, in samples at 8 kHz
-HOP = NPERSEG - NOVERLAP
-#: the STFT frame of the spectrogram's first column
-FIRST_FRAME = 2
 
 
 def _shares(x: np.ndarray) -> np.ndarray:
@@ -124,8 +119,7 @@ def profile_correlation(a, b) -> np.ndarray:
         return np.where(den > 0, (a * b).sum(axis=1) / den, np.nan)
 
 
-def centre_of_mass(profile) -> np.ndarray:
-    """Where a profile's mass lies on average, as a fraction of its length in [0, 1], shape (n,)."""
-    p = np.asarray(profile, dtype=np.float64)
-    pos = np.arange(p.shape[1]) / (p.shape[1] - 1)
-    return (p * pos).sum(axis=1)   # the profiles are shares: NaN stays NaN
+def centre_seconds(time_profile) -> np.ndarray:
+    """Where a time profile's evidence lies on average, in seconds of the embedded second, shape (n,);
+    NaN for a profile without evidence."""
+    return np.asarray(time_profile, dtype=np.float64) @ (column_centres() / ALEXNET_SR)

@@ -17,11 +17,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 from ..errors import ParameterError
-from ..audio.features import ALEXNET_SR, NOVERLAP, NPERSEG
+from ..audio.features import ALEXNET_SR, FIRST_FRAME, HOP, NPERSEG
 from .canvas import finish, new_axes
-
-HOP = NPERSEG - NOVERLAP  # 35 samples
-FIRST_FRAME = 2
 
 
 # -- basic views -----------------------------------------------------------------------------

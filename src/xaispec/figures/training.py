@@ -2,32 +2,23 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from .._io import atomic_path
+from .canvas import save_figure
 
 
-def _save(fig, path: str | os.PathLike | None):
-    import matplotlib.pyplot as plt
-
+def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
     if path is not None:
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, path, dpi=110)
     return fig
 
 
 def curve(history: pd.DataFrame, metric: str, *, title: str, path=None):
     """Training vs validation ``metric`` ("loss" or "accuracy") per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = Figure(figsize=(5.5, 3.6))   # pyplot-free: nothing stays open in a long run
+    ax = fig.add_subplot()
     epochs = history["epoch"] + 1
     ax.plot(epochs, history[metric], marker="o", ms=3, label="train")
     if f"val_{metric}" in history:
@@ -42,14 +33,10 @@ def curve(history: pd.DataFrame, metric: str, *, title: str, path=None):
 
 def confusion(matrix: pd.DataFrame, *, title: str, percent: bool = False, path=None):
     """Heatmap of a confusion matrix (rows actual, columns predicted) with its numbers."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     values = matrix.to_numpy(dtype=float)
     n = len(matrix)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.42 * n))
+    fig = Figure(figsize=(1.2 + 0.45 * n, 1.0 + 0.42 * n))
+    ax = fig.add_subplot()
     im = ax.imshow(values, cmap="Blues")
     ax.set_xticks(range(n), matrix.columns, rotation=45, ha="right")
     ax.set_yticks(range(n), matrix.index)

@@ -178,6 +178,19 @@ def fold_scores(run: Run, label: str, model: str, folds: list) -> dict:
             **{m: float(frame[m].mean()) for m in PROTOCOL_METRICS}}
 
 
+def protocol_scores(run: Run, folds: list) -> dict[str, dict]:
+    """The 1D CNN's :func:`fold_scores` under each emotion protocol evaluated, by protocol name:
+    the study's random split, the grouped split (when its model was evaluated) and the
+    actor-disjoint ``folds`` (the numbered ones)."""
+    from ..data.splits import PROTOCOLS
+
+    scores = {RANDOM_PROTOCOL: fold_scores(run, "emotion", "cnn1d", ["random"])}
+    if run.evaluation_path(ModelSpec("emotion", "grouped", "cnn1d")).is_file():
+        scores[GROUPED_PROTOCOL] = fold_scores(run, "emotion", "cnn1d", ["grouped"])
+    scores[DISJOINT_PROTOCOL] = fold_scores(run, "emotion", "cnn1d", [f for f in folds if f not in PROTOCOLS])
+    return scores
+
+
 def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
     """The emotion study's leaky split taken apart: three protocols and the gaps between them.
 
@@ -190,14 +203,8 @@ def compare_protocols(run: Run, folds: list) -> pd.DataFrame:
     without the grouped split's model has the study's and the actor-disjoint rows and the gap
     of both leaks only.
     """
-    from ..data.splits import PROTOCOLS
-
-    scores = {RANDOM_PROTOCOL: fold_scores(run, "emotion", "cnn1d", ["random"]),
-              DISJOINT_PROTOCOL: fold_scores(run, "emotion", "cnn1d", [f for f in folds if f not in PROTOCOLS])}
-    if run.evaluation_path(ModelSpec("emotion", "grouped", "cnn1d")).is_file():
-        scores[GROUPED_PROTOCOL] = fold_scores(run, "emotion", "cnn1d", ["grouped"])
-    rows = [{"protocol": name, "folds": scores[name]["folds"], **{m: scores[name][m] for m in PROTOCOL_METRICS}}
-            for name in (RANDOM_PROTOCOL, GROUPED_PROTOCOL, DISJOINT_PROTOCOL) if name in scores]
+    scores = protocol_scores(run, folds)
+    rows = [{"protocol": name, "folds": s["folds"], **{m: s[m] for m in PROTOCOL_METRICS}} for name, s in scores.items()]
     rows += [{"protocol": gap, "folds": None, **{m: scores[a][m] - scores[b][m] for m in PROTOCOL_METRICS}}
              for gap, a, b in GAPS if a in scores and b in scores]
     table = pd.DataFrame(rows).astype({"folds": "Int64"})   # a gap has no folds

@@ -123,6 +123,7 @@ class Run:
         self.dir = Path(run_dir)
         self.processed = Path(processed)
         self.mode = mode
+        self._store_classes: dict = {}   # (label, representation) -> classes, read once
 
     def store(self, representation: str) -> Path:
         from ..data.store import store_name
@@ -205,30 +206,19 @@ class Run:
             raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
         if fold in PROTOCOLS and model != "cnn1d":
             raise ParameterError(f"the {fold} split is an emotion protocol of the study's cnn1d only")
-        if label == "cue":
-            return ModelSpec(label, fold, model, tuple(self.cue_classes()))
-        if label == "emotion":
+        if label in ("cue", "emotion"):   # classes read from the corpus's store
             return ModelSpec(label, fold, model, tuple(self.store_classes(label, MODELS[model][0])))
         return ModelSpec(label, fold, model)
 
     def store_classes(self, label: str, representation: str) -> list[str]:
-        """The classes of ``label`` on this run's ``representation`` store (a corpus with its own
-        emotion names has its own classes: :func:`classes`); the label's defaults without a store."""
-        cache = self.__dict__.setdefault("_store_classes", {})
-        if (label, representation) not in cache:
+        """The classes of ``label`` on this run's ``representation`` store (a planted-cue corpus's
+        classes, a corpus's own emotion names: :func:`classes`); the label's defaults without a store."""
+        if (label, representation) not in self._store_classes:
             from ..data.store import Store
 
             path = self.store(representation)
-            cache[(label, representation)] = classes(label, Store(path).index if path.is_file() else None)
-        return cache[(label, representation)]
-
-    def cue_classes(self) -> list[str]:
-        """The classes of the ``cue`` label: those of the planted-cue corpus's AlexNet store."""
-        if not hasattr(self, "_cue_classes"):
-            from ..data.store import Store
-
-            self._cue_classes = classes("cue", Store(self.store("alexnet")).index)
-        return self._cue_classes
+            self._store_classes[(label, representation)] = classes(label, Store(path).index if path.is_file() else None)
+        return self._store_classes[(label, representation)]
 
 
 def open_run(corpus: str, root: str | os.PathLike | None = None, profile=None, *,

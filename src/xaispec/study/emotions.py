@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..figures.paths import method_name
 from ..figures.shap import mel_feature_names
-from ..models.evaluate import fold_scores
+from ..models.evaluate import DISJOINT_PROTOCOL, GROUPED_PROTOCOL, RANDOM_PROTOCOL, fold_scores, protocol_scores
 from ..models.runs import Run, ModelSpec
 from .pictures import feature_plot_folder
 from .results import result_paths
@@ -53,23 +53,21 @@ def protocol_table(run: Run, folds, models) -> pd.DataFrame:
         One row per protocol and model: ``protocol``, ``model``, ``folds``, ``test rows``,
         ``accuracy``, ``balanced_accuracy``, ``f1_weighted``.
     """
-    def row(protocol: str, model: str, fs: list) -> dict:
-        s = fold_scores(run, "emotion", model, fs)
+    def row(protocol: str, model: str, s: dict) -> dict:
         return {"protocol": protocol, "model": model.upper(), "folds": s["folds"], "test rows": s["test_samples"],
                 "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"], "f1_weighted": s["f1_weighted"]}
 
-    rows = [row("random 75/25 split of augmented rows (the study's: copies and actors leak)", EMOTION_MODEL,
-                ["random"])]
-    if run.evaluation_path(ModelSpec("emotion", "grouped", EMOTION_MODEL)).is_file():
-        rows.append(row("random 75/25 split, a recording and its copy on one side (actors leak)", EMOTION_MODEL,
-                        ["grouped"]))
-    rows.append(row(f"actor-disjoint folds {', '.join(map(str, folds))}", EMOTION_MODEL, list(folds)))
+    def disjoint(fs: list) -> str:
+        return f"{DISJOINT_PROTOCOL} {', '.join(map(str, fs))}"
+
+    rows = [row(disjoint(folds) if name == DISJOINT_PROTOCOL else name, EMOTION_MODEL, s)
+            for name, s in protocol_scores(run, list(folds)).items()]
     for model in models:
         if model == EMOTION_MODEL:
             continue
         done = [f for f in folds if run.evaluation_path(ModelSpec("emotion", f, model)).is_file()]
         if done:
-            rows.append(row(f"actor-disjoint folds {', '.join(map(str, done))}", model, done))
+            rows.append(row(disjoint(done), model, fold_scores(run, "emotion", model, done)))
     return pd.DataFrame(rows)
 
 
@@ -104,10 +102,9 @@ def leakage_facts(run: Run, folds) -> dict:
         ``leakage_verdict`` (:func:`leakage_verdict`) and ``chance`` (one over the number of
         emotion classes of the corpus).
     """
-    leaky = fold_scores(run, "emotion", EMOTION_MODEL, ["random"])["accuracy"]
-    disjoint = fold_scores(run, "emotion", EMOTION_MODEL, list(folds))["accuracy"]
-    grouped = (fold_scores(run, "emotion", EMOTION_MODEL, ["grouped"])["accuracy"]
-               if run.evaluation_path(ModelSpec("emotion", "grouped", EMOTION_MODEL)).is_file() else float("nan"))
+    scores = protocol_scores(run, list(folds))
+    leaky, disjoint = scores[RANDOM_PROTOCOL]["accuracy"], scores[DISJOINT_PROTOCOL]["accuracy"]
+    grouped = scores[GROUPED_PROTOCOL]["accuracy"] if GROUPED_PROTOCOL in scores else float("nan")
     copy_gap, speaker_gap = leaky - grouped, grouped - disjoint
     return {"random_accuracy": leaky, "grouped_accuracy": grouped, "disjoint_accuracy": disjoint,
             "leakage_gap": leaky - disjoint, "copy_gap": copy_gap, "speaker_gap": speaker_gap,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evaluation.profiles import (centre_of_mass, map_profiles, profile_correlation, waveform_frequency_profile,
+from ..evaluation.profiles import (centre_seconds, map_profiles, profile_correlation, waveform_frequency_profile,
                                    waveform_time_profile)
 from ..figures.paths import method_name
 from ..models.runs import ModelSpec, Run
@@ -152,29 +152,18 @@ class Comparison:
         the two models' time profiles and of their frequency profiles; each model's time profile
         against the recording's energy; the mean centre of each model's evidence in time (s).
     profiles : dict
-        Method -> ``{"time": {model: profile}, "frequency": {...}}`` of the first sample.
-    sample_id : str or None
-        The first sample compared.
+        Method -> ``{"time": {model: profile}, "frequency": {...}, "sample_id": ...}``: the profiles
+        of the first sample the method compared.
     """
 
     table: pd.DataFrame
     profiles: dict
-    sample_id: str | None
-
-
-def energy_profile(spectrograms) -> np.ndarray:
-    """The recordings' own power per spectrogram column (shares summing to 1), shape (n, 227)."""
-    power = np.power(10.0, np.asarray(spectrograms, dtype=np.float64) / 10.0)
-    return power.sum(axis=1) / power.sum(axis=(1, 2))[:, None]
 
 
 def compare(w: Waveforms, alexnet: ModelSpec, methods: list[str]) -> Comparison:
     """Compare AudioNet's maps of ``w`` with AlexNet's (``alexnet``, same label and fold) for every
     method of ``methods`` both were explained with, on the samples both explained."""
-    from ..audio.features import ALEXNET_SR
-    from ..figures.spectrograms import FIRST_FRAME, HOP
-
-    rows, profiles, first = [], {}, None
+    rows, profiles = [], {}
     ids = w.samples["sample_id"].astype(str).tolist()
     for method in [m for m in w.methods if m in methods]:   # in the waveform page's order
         other = _maps_by_id(w.run, alexnet, method)
@@ -185,21 +174,19 @@ def compare(w: Waveforms, alexnet: ModelSpec, methods: list[str]) -> Comparison:
         rel, x = w.relevance[method][both], w.waveforms[both]
         a_time, a_freq = map_profiles(spec_maps)
         b_time, b_freq = waveform_time_profile(rel), waveform_frequency_profile(x, rel)
-        energy = energy_profile(w.spectrograms[both])
+        # the recordings' own power per column: a map that only follows loudness needs no model
+        energy = map_profiles(np.power(10.0, w.spectrograms[both].astype(np.float64) / 10.0))[0]
         r_time, r_freq = profile_correlation(a_time, b_time), profile_correlation(a_freq, b_freq)
-        seconds = ((len(a_time[0]) - 1) * HOP) / ALEXNET_SR
-        offset = FIRST_FRAME * HOP / ALEXNET_SR
         rows.append({"method": method_name(method), "samples": len(both),
                      "time r": np.nanmean(r_time), "time r sd": np.nanstd(r_time),
                      "frequency r": np.nanmean(r_freq), "frequency r sd": np.nanstd(r_freq),
                      "AlexNet ~ energy (time r)": np.nanmean(profile_correlation(a_time, energy)),
                      "AudioNet ~ energy (time r)": np.nanmean(profile_correlation(b_time, energy)),
-                     "AlexNet centre (s)": offset + seconds * np.nanmean(centre_of_mass(a_time)),
-                     "AudioNet centre (s)": offset + seconds * np.nanmean(centre_of_mass(b_time))})
+                     "AlexNet centre (s)": np.nanmean(centre_seconds(a_time)),
+                     "AudioNet centre (s)": np.nanmean(centre_seconds(b_time))})
         profiles[method] = {"time": {"AlexNet": a_time[0], "AudioNet": b_time[0], "energy": energy[0]},
-                            "frequency": {"AlexNet": a_freq[0], "AudioNet": b_freq[0]}}
-        first = first or ids[both[0]]
-    return Comparison(pd.DataFrame(rows), profiles, first)
+                            "frequency": {"AlexNet": a_freq[0], "AudioNet": b_freq[0]}, "sample_id": ids[both[0]]}
+    return Comparison(pd.DataFrame(rows), profiles)
 
 
 def profiles_figure(c: Comparison, method: str):
@@ -207,7 +194,7 @@ def profiles_figure(c: Comparison, method: str):
     from ..figures.waveforms import evidence_profiles
 
     p = c.profiles[method]
-    return evidence_profiles(p["time"], p["frequency"], title=f"{method_name(method)}, sample {c.sample_id}")
+    return evidence_profiles(p["time"], p["frequency"], title=f"{method_name(method)}, sample {p['sample_id']}")
 
 
 def agreement_word(r: float) -> str:
