@@ -20,13 +20,15 @@ from .errors import ParameterError
 PROFILE_DIR = Path(__file__).with_name("profiles")
 PROFILES = ("smoke", "quick", "full")
 
+#: the optimizers ``train.<model>.optimizer`` may name (base.yaml gives each model its study's)
+OPTIMIZERS = ("sgd", "sgd_momentum", "adam")
 #: allowed values of enumerated keys, by dotted key
 CHOICES: dict[str, tuple] = {
     "prepare.mode": ("exact", "fast"),
     "prepare.long_clips": ("crop", "error"),
     "train.scaling": ("study", "standardize"),
     "train.mixed_precision": ("auto", True, False),
-    "train.audionet.optimizer": ("sgd", "sgd_momentum", "adam"),
+    **{f"train.{model}.optimizer": OPTIMIZERS for model in ("alexnet", "audionet", "cnn1d", "cnn2d")},
 }
 #: keys whose value may be of any of the types of their CHOICES (e.g. "auto" or a bool)
 MIXED_TYPES = ("train.mixed_precision",)

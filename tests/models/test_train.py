@@ -324,15 +324,17 @@ def test_each_model_gets_its_study_optimizer_unless_the_profile_names_another():
                 "cnn1d": (keras.optimizers.Adam, None)}
     for model, (kind, momentum) in expected.items():
         shape = {"alexnet": (227, 227, 1), "audionet": (8000, 1), "cnn1d": (128, 1)}[model]
-        net = compile_model(build(model, 2, input_shape=shape), ModelSpec("gender" if model != "cnn1d" else "emotion",
-                                                                          0, model), {}, 0.01)
+        label = "gender" if model != "cnn1d" else "emotion"
+        net = compile_model(build(model, 2, input_shape=shape), ModelSpec(label, 0, model),
+                            settings(full, model, label), 0.01)
         assert type(net.optimizer) is kind, model
         if momentum is not None:
             assert net.optimizer.momentum == momentum, model
     net = compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "adam"}, 0.01)
     assert type(net.optimizer) is keras.optimizers.Adam
-    with pytest.raises(ParameterError, match=r"train.audionet.optimizer = 'rmsprop' is not one of"):
-        full.with_overrides({"train.audionet": {"optimizer": "rmsprop"}})
+    for model in ("alexnet", "audionet", "cnn1d", "cnn2d"):
+        with pytest.raises(ParameterError, match=rf"train.{model}.optimizer = 'rmsprop' is not one of"):
+            full.with_overrides({f"train.{model}": {"optimizer": "rmsprop"}})
     with pytest.raises(ParameterError, match=r"train.audionet.optimizer='rmsprop' is not one of"):
         compile_model(build("audionet", 2), ModelSpec("gender", 0, "audionet"), {"optimizer": "rmsprop"}, 0.01)
 

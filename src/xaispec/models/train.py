@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import OPTIMIZERS
 from .._io import sha256_file, write_json_atomic, write_text_atomic
 from ..errors import DataError, ParameterError
 from ..events import EventLog
@@ -97,19 +98,13 @@ def configure_tensorflow(seed: int, mixed_precision="auto"):
     return choice
 
 
-#: the optimizers a model's ``train.<model>.optimizer`` may name (the model's study's by default)
-OPTIMIZERS = ("sgd", "sgd_momentum", "adam")
-#: each model's study's optimizer: SGD for AlexNet, SGD with momentum 0.9 for AudioNet (the
-#: AudioMNIST paper's solver), Adam for the emotion models
-STUDY_OPTIMIZER = {"alexnet": "sgd", "audionet": "sgd_momentum", "cnn1d": "adam", "cnn2d": "adam"}
-
-
 def compile_model(model, task: ModelSpec, cfg: dict, learning_rate: float):
-    """Compile ``model`` with ``cfg["optimizer"]`` (one of :data:`OPTIMIZERS`), by default its
-    study's (:data:`STUDY_OPTIMIZER`)."""
+    """Compile ``model`` with ``cfg["optimizer"]``, one of :data:`xaispec.config.OPTIMIZERS`
+    (every profile inherits each model's study's optimizer from base.yaml: SGD for AlexNet,
+    SGD with momentum 0.9 for AudioNet, Adam for the emotion models)."""
     import keras
 
-    name = cfg.get("optimizer") or STUDY_OPTIMIZER[task.model]
+    name = cfg["optimizer"]
     if name == "sgd":
         optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
     elif name == "sgd_momentum":

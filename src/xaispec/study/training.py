@@ -151,10 +151,8 @@ OPTIMIZER_NAMES = {"sgd": "SGD", "sgd_momentum": "SGD with momentum 0.9", "adam"
 
 def audionet_text(sidecar: dict) -> str:
     """How the AudioNet models were trained, beside the paper's solver (one paragraph)."""
-    from ..models.train import STUDY_OPTIMIZER
-
     s = sidecar["settings"]
-    opt = s.get("optimizer") or STUDY_OPTIMIZER["audionet"]
+    opt = s["optimizer"]
     paper = (s["epochs"], opt, s["learning_rate"], s["batch_size"]) == (280, "sgd_momentum", 0.0001, 100)
     return (f"AudioNet, the AudioMNIST paper's network on the raw 8 kHz waveform of the same second (each waveform "
             f"divided by its own 95th percentile plus 0.001, as the paper's code does): {s['epochs']} epoch(s) of "
