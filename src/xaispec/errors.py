@@ -19,3 +19,7 @@ class DataError(XaispecError):
 
 class CorpusMismatch(ParameterError):
     """A corpus folder holds a corpus made with other parameters (rebuild it with ``force``)."""
+
+
+class TrainingError(XaispecError):
+    """A model could not be trained (its loss became NaN or infinite: training diverged)."""

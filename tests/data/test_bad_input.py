@@ -179,3 +179,20 @@ def test_manifest_corpus(tmp_path):
     res = prepare(str(tmp_path / "mine.csv"), tmp_path / "mine.csv", out_dir=tmp_path / "out",
                   workers=1, progress=False)
     assert res.n_samples == 4 and len(res.skipped) == 1
+
+
+def test_a_manifest_whose_labels_change_prepares_its_store_again(tmp_path):
+    """Training reads its targets from the store's index: a relabelled manifest (same files, same
+    ids) must not reuse the store holding the old labels."""
+    for i in range(3):
+        write_wav(tmp_path / "clips" / f"c{i}.wav", tone(0.5, 16000, seed=i), 16000)
+    manifest = tmp_path / "mine.csv"
+    table = pd.DataFrame({"path": [f"clips/c{i}.wav" for i in range(3)], "speaker": ["s1", "s2", "s3"],
+                          "sex": ["f", "m", "m"], "word": ["yes", "no", "yes"]})
+    table.to_csv(manifest, index=False)
+    first = prepare(str(manifest), manifest, out_dir=tmp_path / "out", workers=1, progress=False)
+    assert prepare(str(manifest), manifest, out_dir=tmp_path / "out", workers=1, progress=False).reused
+    table.assign(word=["no", "no", "yes"]).to_csv(manifest, index=False)
+    again = prepare(str(manifest), manifest, out_dir=tmp_path / "out", workers=1, progress=False)
+    assert not again.reused and again.store == first.store
+    assert Store(again.store).index["word"].tolist() == ["no", "no", "yes"]

@@ -117,7 +117,9 @@ def _fingerprint(root: Path, table: pd.DataFrame) -> str:
 
 def _config_hash(cfg: PrepareConfig, table: pd.DataFrame) -> str:
     h = hashlib.sha256(json.dumps(cfg.as_dict(), sort_keys=True).encode())
-    h.update("\n".join(table["sample_id"] + "\0" + table["path"]).encode())
+    # every column, not only ids and paths: a manifest whose labels change must not reuse a store
+    # whose index (what training reads its targets from) holds the old ones
+    h.update(table.to_csv(index=False, lineterminator="\n").encode())
     return h.hexdigest()
 
 

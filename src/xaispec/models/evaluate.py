@@ -80,7 +80,12 @@ def predict(run: Run, task: ModelSpec, *, batch_size: int = 64):
         proba = model.predict(dataset(reader, test, load_scaling(run, task), batch_size=batch_size), verbose=0)
     finally:
         reader.close()
-    return store, test, np.asarray(proba, dtype=np.float64)
+    proba = np.asarray(proba, dtype=np.float64)
+    if not np.isfinite(proba).all():
+        bad = int((~np.isfinite(proba)).any(axis=1).sum())
+        raise DataError(f"{run.model_path(task)}: the model outputs NaN or infinite probabilities for {bad} of "
+                        f"{len(proba)} test rows (its training diverged: train it again with a lower learning rate)")
+    return store, test, proba
 
 
 def evaluate(run: Run, task: ModelSpec) -> dict:

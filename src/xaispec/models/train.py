@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import OPTIMIZERS
 from .._io import sha256_file, write_json_atomic, write_text_atomic
-from ..errors import DataError, ParameterError
+from ..errors import DataError, ParameterError, TrainingError
 from ..events import EventLog
 from .datasets import BatchReader, dataset, fit_scaling, load_parts, spread
 from .runs import Run, ModelSpec
@@ -294,6 +294,12 @@ def train(run: Run, task: ModelSpec, profile, *, from_model: str | os.PathLike |
             row = {"epoch": epoch, "loss": float(fit.history["loss"][0]),
                    "accuracy": float(fit.history["accuracy"][0]), "val_loss": float(val["loss"]),
                    "val_accuracy": float(val["accuracy"]), "lr": float(state["lr"])}
+            if not np.isfinite(row["loss"]):
+                # the previous epoch's checkpoint stays; a new learning rate changes the config and starts over
+                log("train_diverged", task=task.name, epoch=epoch, loss=str(row["loss"]), lr=float(state["lr"]))
+                raise TrainingError(f"{task.name}: training diverged at epoch {epoch + 1} (loss {row['loss']}); "
+                                    f"lower train.{task.model}.learning_rate ({state['lr']:g}) or choose "
+                                    f"another train.{task.model}.optimizer ({cfg['optimizer']})")
             state["history"].append(row)
             if uses_callbacks:
                 _plateau_and_early_stopping(state, row, cfg, model, ckpt)
