@@ -135,40 +135,31 @@ INDEX = index_of([
 # ---------------------------------------------------------------- smoke runs for tests/study
 
 @pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
+def smoke(smoke_corpora, tmp_path_factory):
     """The run folders of a smoke-size digits run and emotions run, trained one epoch each, built
-    once for the session (``tests/study``) under a temporary project root (``smoke["root"]``)."""
+    once for the session (``tests/study``) under a temporary project root (``smoke["root"]``); the
+    corpora and stores are the session's smoke corpora (linked, not made again)."""
     import keras
 
     from xaispec.config import Paths, load_profile
-    from xaispec.data import synth
     from xaispec.data.corpora import index_corpus
-    from xaispec.data.prepare import prepare
     from xaispec.data.splits import write_splits
     from xaispec.models.evaluate import evaluate
     from xaispec.models.runs import Run
     from xaispec.models.train import train
 
     root = tmp_path_factory.mktemp("xp")
+    for sub in ("raw", "processed"):
+        (root / "data").mkdir(exist_ok=True)
+        (root / "data" / sub).symlink_to(smoke_corpora / "data" / sub)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XAISPEC_ROOT", str(root))
         paths = Paths(root)
         profile = load_profile("smoke")
         runs = {}
         try:
-            for corpus, kind, rep, label, model in (("synthetic-digits", "digits", "alexnet", "digit", "alexnet"),
-                                                     ("synthetic-emotions", "emotions", "mel128", "emotion", "cnn1d")):
-                cfg = profile.get(f"synthetic.{kind}")
-                if kind == "digits":
-                    synth.synthesize_digits(paths.corpus(corpus), participants=cfg["participants"],
-                                            repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"],
-                                            progress=False)
-                else:
-                    synth.synthesize_emotions(paths.corpus(corpus), actors=cfg["actors"],
-                                              repetitions=cfg["repetitions"], sample_rate=cfg["sample_rate"],
-                                              progress=False)
-                prepare(corpus, paths.corpus(corpus), out_dir=paths.processed / corpus, representation=rep,
-                        progress=False)
+            for corpus, kind, label, model in (("synthetic-digits", "digits", "digit", "alexnet"),
+                                               ("synthetic-emotions", "emotions", "emotion", "cnn1d")):
                 table, _ = index_corpus(corpus, paths.corpus(corpus))
                 write_splits(table, paths.run(corpus), labels=[label], n_folds=profile.get("splits.n_folds"))
                 run = Run(paths.run(corpus), paths.processed / corpus)
@@ -177,8 +168,6 @@ def smoke(tmp_path_factory):
                 evaluate(run, task)
                 runs[kind] = (run, task)
                 if kind == "emotions":  # the 2D CNN on mel images, beside the 1D CNN
-                    prepare(corpus, paths.corpus(corpus), out_dir=paths.processed / corpus,
-                            representation="mel2d", progress=False)
                     task2d = run.task(label, 0, "cnn2d")
                     train(run, task2d, profile, epochs=1, progress=False)
                     evaluate(run, task2d)
