@@ -194,3 +194,17 @@ def test_chapters_and_benchmarks_import_names_that_exist(source):
             if not hasattr(mod, name) and not is_module(f"{module}.{name}"):
                 missing.append(f"{module}.{name}")
     assert not missing, missing
+
+
+def test_the_data_folder_is_in_git_and_its_contents_are_not():
+    """The fixed top level includes ``data/``: a fresh clone has it (with its README), while what
+    runs put there (corpora, stores, runs, downloads) is never committed."""
+    root = SRC.parent
+    tracked = subprocess.run(["git", "ls-files", "data"], cwd=root, capture_output=True, text=True, check=True)
+    assert tracked.stdout.split() == ["data/README.md"]
+    readme = (root / "data" / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{sub}/" in readme for sub in ("raw", "processed", "runs", "downloads"))
+    paths = ["data/raw/fsdd/0_jackson_0.wav", "data/processed/fsdd/alexnet.h5", "data/runs/fsdd/events.log",
+             "data/downloads/AudioMNIST.zip", "data/anything_else"]
+    ignored = subprocess.run(["git", "check-ignore", *paths, "data/README.md"], cwd=root, capture_output=True, text=True)
+    assert ignored.stdout.split() == paths

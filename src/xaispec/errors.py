@@ -23,3 +23,7 @@ class CorpusMismatch(ParameterError):
 
 class TrainingError(XaispecError):
     """A model could not be trained (its loss became NaN or infinite: training diverged)."""
+
+
+class BusyError(XaispecError):
+    """Another xaispec process is working in the same project folder (one book run at a time)."""

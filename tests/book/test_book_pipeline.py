@@ -358,3 +358,42 @@ def test_book_configuration():
                 "sundararajan2017ig", "smilkov2017smoothgrad", "zeiler2014visualizing", "becker2018interpreting",
                 "becker2024audiomnist", "livingstone2018ravdess", "jackson2018fsdd"):
         assert f"{{{key}," in bib
+
+
+# ---------------------------------------------------------------- one book run per folder
+
+def test_two_books_in_one_folder_the_second_refuses_naming_the_first(tmp_path):
+    """Two ``xaispec book`` at once in one folder: the second stops before doing anything, naming
+    the running one; killed with SIGKILL, the first leaves no stale lock behind."""
+    import signal
+    import subprocess
+    import sys
+
+    from xaispec.book.lock import book_lock, lock_path
+    from xaispec.errors import BusyError
+
+    env = {**os.environ, "XAISPEC_ROOT": str(tmp_path)}
+    xaispec = str(Path(sys.executable).with_name("xaispec"))
+    first = subprocess.Popen([xaispec, "book", "--profile", "smoke"], cwd=tmp_path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    lock = lock_path(Paths(tmp_path))
+    try:
+        deadline = time.monotonic() + 120
+        while not (lock.is_file() and f'"pid": {first.pid}' in lock.read_text()):
+            assert first.poll() is None and time.monotonic() < deadline, "the first book never took the lock"
+            time.sleep(0.2)
+        second = subprocess.run([xaispec, "book", "--profile", "smoke"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert (f"{tmp_path}: another xaispec run is working in this folder (pid {first.pid} on "
+                in second.stderr and "xaispec book --profile smoke); wait for it to finish" in second.stderr)
+        assert second.stdout == ""
+        with pytest.raises(BusyError, match=f"pid {first.pid}"), book_lock(Paths(tmp_path)):
+            pass
+        assert first.poll() is None   # the first still runs, undisturbed
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    with book_lock(Paths(tmp_path)):   # the killed holder's lock went with it
+        assert f'"pid": {os.getpid()}' in lock.read_text()
+    assert lock.read_text() == ""

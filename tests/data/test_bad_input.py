@@ -2,7 +2,10 @@
 a skipped-files report, exit code 3 unless --allow-skips, nothing finished lost."""
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -196,3 +199,51 @@ def test_a_manifest_whose_labels_change_prepares_its_store_again(tmp_path):
     again = prepare(str(manifest), manifest, out_dir=tmp_path / "out", workers=1, progress=False)
     assert not again.reused and again.store == first.store
     assert Store(again.store).index["word"].tolist() == ["no", "no", "yes"]
+
+
+# ---------------------------------------------------------------- a full disk, a read-only folder
+
+@contextlib.contextmanager
+def mounted(target, *options):
+    """``mount`` at ``target`` for the block (tests run as root here: a tmpfs or a read-only bind mount
+    is a real full disk or a real read-only folder, which chmod is not for root)."""
+    target.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["mount", *options, str(target)], capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"cannot mount ({res.stderr.strip()}): needs root")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=True)
+
+
+def test_a_full_disk_stops_prepare_naming_the_path_and_the_rerun_resumes_to_the_same_store(corpus, tmp_path):
+    """18 spectrograms (3.7 MB) into a 2 MB disk: a one-line error naming the parts folder, no store under
+    its final name; with room made, the rerun resumes from the finished chunks to the clean run's bytes."""
+    options = dict(workers=1, chunk_size=4, progress=False)
+    clean = prepare("fsdd", corpus, out_dir=tmp_path / "clean", **options).store.read_bytes()
+    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=2m", "tmpfs") as disk:
+        with pytest.raises(DataError) as err:
+            prepare("fsdd", corpus, out_dir=disk / "fsdd", **options)
+        assert re.fullmatch(rf"{disk}/fsdd/\.alexnet\.parts-\w+: cannot write the parts of alexnet\.h5: No space "
+                            r"left on device \(the finished chunks are kept: the next run resumes from them\)",
+                            str(err.value)), str(err.value)
+        assert not (disk / "fsdd/alexnet.h5").exists()
+        subprocess.run(["mount", "-o", "remount,size=16m", str(disk)], check=True)
+        again = prepare("fsdd", corpus, out_dir=disk / "fsdd", **options)
+        starts = [json.loads(line) for line in (disk / "fsdd/events.log").read_text().splitlines()
+                  if '"prepare_start"' in line]
+        assert starts[0]["resumed_chunks"] == 0 and starts[-1]["resumed_chunks"] >= 1
+        assert again.store.read_bytes() == clean
+
+
+def test_a_read_only_folder_is_named_in_one_line(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path / "root"))
+    (tmp_path / "empty").mkdir()
+    target = tmp_path / "root/data/processed"
+    with mounted(target, "--bind", str(tmp_path / "empty")):
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True)
+        res = CliRunner().invoke(app, ["data", "prepare", "fsdd", "--source", str(corpus), "--workers", "1"])
+        assert res.exit_code == 1, res.output
+        assert res.output.strip().splitlines()[-1] == f"xaispec: error: {target}/fsdd: cannot write: Read-only file system"
+    assert not any((tmp_path / "empty").iterdir())

@@ -124,7 +124,7 @@ class BookPlan(BookPages):
         rep = task.representation
         tid = f"train:{name}:{label}:{fold}:{model}"
         graph.add(Task(tid, step_train, args, deps=(f"prepare:{name}:{rep}", f"splits:{name}"),
-                       outputs=(str(run.model_path(task)),), config=cfg))
+                       outputs=(str(run.model_path(task)),), config=cfg, resources={"train": 1}))
         eid = f"evaluate:{name}:{label}:{fold}:{model}"
         graph.add(Task(eid, step_evaluate, args, deps=(tid,),
                        outputs=(str(run.predictions_path(task)), str(run.evaluation_path(task)),

@@ -13,6 +13,7 @@ from ..errors import ParameterError
 from ..workflow import Executor, Graph, LocalExecutor, Result, TaskResult, get_executor, stamp_path
 from .chapters import CHAPTERS, ensure_frame
 from .corpora import resolve_corpora
+from .lock import book_lock
 from .plan import BookPlan
 from .state import last_book
 
@@ -85,23 +86,24 @@ def run_book(profile: Profile, paths: Paths, *, corpus=None, executor: str | Non
     """
     corpora = resolve_corpora(corpus, profile.get("book.corpus")) if corpus else None
     plan = BookPlan(profile, paths, corpora, rerun=rerun)
-    ensure_frame(paths)
-    ex = make_executor(profile, executor, progress=progress, on_result=on_result)
-    data = Graph(plan.state_dir)
-    plan.data_tasks(data)
-    first = ex.run(data)
-    plan.reset()
-    pages = plan.pages()
-    graph = plan.graph(pages)
-    plan.prune(pages)
-    plan.save_state()
-    if rerun:
-        for tid in graph.tasks:
-            if tid.startswith("chapter:"):
-                stamp_path(plan.state_dir, tid).unlink(missing_ok=True)
-    result = ex.run(graph)
-    _keep_data_failures(result, first)
-    return BookResult(result, plan, pages, paths.root / "_build" / "html" / "index.html")
+    with book_lock(paths):   # one book run at a time in a project folder
+        ensure_frame(paths)
+        ex = make_executor(profile, executor, progress=progress, on_result=on_result)
+        data = Graph(plan.state_dir)
+        plan.data_tasks(data)
+        first = ex.run(data)
+        plan.reset()
+        pages = plan.pages()
+        graph = plan.graph(pages)
+        plan.prune(pages)
+        plan.save_state()
+        if rerun:
+            for tid in graph.tasks:
+                if tid.startswith("chapter:"):
+                    stamp_path(plan.state_dir, tid).unlink(missing_ok=True)
+        result = ex.run(graph)
+        _keep_data_failures(result, first)
+        return BookResult(result, plan, pages, paths.root / "_build" / "html" / "index.html")
 
 
 def run_chapter(chapter: str, params: dict, paths: Paths, *, profile: Profile | None = None, corpus=None,
@@ -132,17 +134,18 @@ def run_chapter(chapter: str, params: dict, paths: Paths, *, profile: Profile | 
     if state is None:
         raise ParameterError(f"no book was built in {paths.root} yet: run 'xaispec book --profile {profile.name}' "
                              "there first ('xaispec chapter' adds a page to a built book)")
-    ensure_frame(paths)
-    ex = make_executor(profile, executor, progress=progress, on_result=on_result)
-    data = Graph(plan.state_dir)
-    plan.data_tasks(data)
-    needed = plan.page_kinds(chapter, params)
-    first = ex.run(data, targets=plan.data_task_ids(data, needed)) if needed else Result({})
-    plan.reset()
-    params = plan.validate(chapter, params)
-    graph = plan.graph([(chapter, params)])
-    if CHAPTERS[chapter].params:
-        plan.remember(chapter, params)
-    result = ex.run(graph, targets=["book"])
-    _keep_data_failures(result, first)
-    return BookResult(result, plan, [(chapter, params)], paths.root / "_build" / "html" / "index.html")
+    with book_lock(paths):   # checked and refused above without it: those only read
+        ensure_frame(paths)
+        ex = make_executor(profile, executor, progress=progress, on_result=on_result)
+        data = Graph(plan.state_dir)
+        plan.data_tasks(data)
+        needed = plan.page_kinds(chapter, params)
+        first = ex.run(data, targets=plan.data_task_ids(data, needed)) if needed else Result({})
+        plan.reset()
+        params = plan.validate(chapter, params)
+        graph = plan.graph([(chapter, params)])
+        if CHAPTERS[chapter].params:
+            plan.remember(chapter, params)
+        result = ex.run(graph, targets=["book"])
+        _keep_data_failures(result, first)
+        return BookResult(result, plan, [(chapter, params)], paths.root / "_build" / "html" / "index.html")

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import errno
 import functools
 
 import typer
@@ -19,6 +20,8 @@ import typer
 from ..errors import ParameterError, XaispecError
 
 OK, ERROR, USAGE, SKIPPED, FAILED = 0, 1, 2, 3, 4
+#: what the disk or its permissions refuse: a one-line error naming the path, not a traceback
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def code_of(exc: BaseException) -> int:
@@ -36,6 +39,11 @@ def friendly(fn):
         except XaispecError as exc:
             typer.echo(f"xaispec: error: {exc}", err=True)
             raise typer.Exit(code_of(exc)) from None
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRORS:
+                raise
+            typer.echo(f"xaispec: error: {exc.filename or 'a file'}: cannot write: {exc.strerror}", err=True)
+            raise typer.Exit(ERROR) from None
 
     return wrapper
 

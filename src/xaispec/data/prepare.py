@@ -238,9 +238,13 @@ def prepare(corpus: str, root: str | os.PathLike, *, out_dir: str | os.PathLike,
             with tqdm(total=len(rows), initial=len(rows) - sum(sizes), unit="file",
                       desc=f"prepare {cfg.corpus}/{store.stem}", disable=not progress) as bar:
                 done += run_chunks(prepare_chunk, jobs, workers, pool, bar, sizes)
-        except BaseException:
+        except BaseException as exc:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if isinstance(exc, OSError) and exc.errno is not None:   # a full or read-only disk: say where
+                log("prepare_failed", store=str(store), error=exc.strerror)
+                raise DataError(f"{parts}: cannot write the parts of {store.name}: {exc.strerror} (the finished "
+                                f"chunks are kept: the next run resumes from them)") from exc
             raise
         else:
             if pool is not None:

@@ -27,7 +27,6 @@ from ..events import EventLog
 from .datasets import BatchReader, dataset, fit_scaling, load_parts, spread
 from .runs import Run, ModelSpec
 
-# ---------------------------------------------------------------- training
 
 @dataclass
 class TrainResult:

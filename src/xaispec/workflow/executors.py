@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import warnings
 from typing import Callable, Iterable
 
 from ..errors import ParameterError
@@ -26,6 +27,8 @@ class Executor:
         fields = {"task": r.id, "state": r.state, "seconds": round(r.seconds, 2)}
         if r.info.get("work"):
             fields["work"] = r.info["work"]  # counted work units: image-epochs, rows forward and back
+        if r.info.get("worker"):
+            fields["worker"] = r.info["worker"]  # where a cluster ran it
         if r.error:
             fields["error"] = r.error
         log("task_" + r.state.replace(" ", "_"), **fields)
@@ -76,12 +79,24 @@ class LocalExecutor(Executor):
 
 
 def _remote(task: Task, deps: list[Task], state_dir: str, *dep_results: TaskResult) -> TaskResult:
-    """What a dask worker runs: :func:`execute_task` with the resolved dependency results."""
-    return execute_task(task, deps, list(dep_results), state_dir)
+    """What a dask worker runs: :func:`execute_task` with the resolved dependency results; the
+    result says which worker ran it, and from when to when (seconds since the epoch)."""
+    from distributed import get_worker
+
+    started = time.time()
+    r = execute_task(task, deps, list(dep_results), state_dir)
+    r.info = {**r.info, "worker": get_worker().address, "started": started, "ended": time.time()}
+    return r
 
 
 class DaskExecutor(Executor):
     """Every task submitted to a ``dask.distributed`` cluster, dependencies as futures.
+
+    A task's ``resources`` (a training's ``{"train": 1}``) are asked of the workers when one
+    of them declares them (``dask worker ... --resources train=1``, one such worker per
+    machine): two trainings then never share a machine's cores. When none does, such tasks run
+    on any worker, with one warning (and a ``resources_missing`` event), rather than wait forever.
+    The local cluster's workers declare one ``train`` slot each.
 
     Parameters
     ----------
@@ -115,7 +130,7 @@ class DaskExecutor(Executor):
         # workers must not be daemonic
         with dask.config.set({"distributed.worker.daemon": False}):
             cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=self.processes,
-                                   dashboard_address=None)
+                                   dashboard_address=None, resources={"train": 1})
         return Client(cluster), cluster
 
     def run(self, graph: Graph, targets: Iterable[str] | None = None) -> Result:
@@ -131,11 +146,13 @@ class DaskExecutor(Executor):
         client, cluster = self._client()
         results: dict[str, TaskResult] = {}
         try:
+            declared = _declared_resources(client, log, {r for t in order for r in t.resources})
             futures = {}
             for task in order:
                 deps = [graph[d] for d in task.deps]
+                wanted = {k: v for k, v in task.resources.items() if k in declared} or None
                 futures[task.id] = client.submit(_remote, task, deps, str(graph.state_dir),
-                                                 *[futures[d] for d in task.deps],
+                                                 *[futures[d] for d in task.deps], resources=wanted,
                                                  key=f"{safe_id(task.id)}-{time.time_ns()}", pure=False)
             ids = {f.key: tid for tid, f in futures.items()}
             with tqdm(total=len(order), desc="tasks", unit="task", disable=not self.progress) as bar:
@@ -161,6 +178,23 @@ class DaskExecutor(Executor):
         log("graph_done", executor="dask", **{s.replace(" ", "_"): result.count(s)
                                               for s in (DONE, UP_TO_DATE, FAILED, BLOCKED)})
         return result
+
+
+def _declared_resources(client, log, wanted: set) -> set:
+    """The resources the cluster's workers declare; warn once about ``wanted`` ones none declares."""
+    try:   # a scheduler just started may not know its workers yet
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError:
+        pass   # none yet: the tasks wait for one
+    workers = client.scheduler_info()["workers"].values()
+    declared = {name for w in workers for name in (w.get("resources") or {})}
+    missing = sorted(wanted - declared)
+    if missing:
+        log("resources_missing", resources=missing, workers=len(workers))
+        warnings.warn(f"no worker of the cluster declares the resource(s) {missing}: the tasks that ask for them "
+                      f"run on any worker (start one worker per machine with --resources {missing[0]}=1)",
+                      RuntimeWarning, stacklevel=3)
+    return declared
 
 
 def get_executor(name: str = "local", **options) -> Executor:

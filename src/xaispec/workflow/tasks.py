@@ -34,6 +34,9 @@ class Task:
         What decides the result besides the dependencies; part of the stamp's hash.
     always : bool
         Run even when a dependency failed (e.g. the book build), and never skip.
+    resources : dict
+        What the task needs of a Dask worker, e.g. ``{"train": 1}``: workers started one per
+        machine with ``--resources train=1`` then run one training at a time per machine.
     """
 
     id: str
@@ -43,6 +46,7 @@ class Task:
     outputs: tuple = ()
     config: Any = None
     always: bool = False
+    resources: dict = field(default_factory=dict)
 
     def hash(self) -> str:
         text = json.dumps({"id": self.id, "config": self.config}, sort_keys=True, default=str)
