@@ -168,3 +168,47 @@ def test_the_main_label_of_an_index_table_is_named_not_positioned():
     assert main_label(["path", "speaker", "accent", "sex", "sample_id", "repetition"]) == "accent"
     with pytest.raises(DataError, match="no label column"):
         main_label(BASE_COLUMNS)
+
+
+def _accented(speakers_per_accent: dict[str, int]) -> pd.DataFrame:
+    """An index of a manifest with its own labels: ``accent`` (one per speaker) and ``word`` (per recording)."""
+    rows = []
+    for accent, n in speakers_per_accent.items():
+        for k in range(n):
+            speaker = f"{accent}{k}"
+            for word in ("yes", "no"):
+                rows.append({"sample_id": f"{speaker}_{word}", "path": f"{speaker}/{word}.wav", "speaker": speaker,
+                             "sex": "female" if k % 2 else "male", "repetition": 0, "accent": accent, "word": word})
+    return pd.DataFrame(rows)
+
+
+def test_a_manifests_own_label_gets_speaker_disjoint_folds_holding_every_value(tmp_path):
+    index = _accented({"scottish": 4, "welsh": 3, "irish": 5})
+    folds = speaker_folds(index, label="accent", n_folds=5)
+    assert len(folds) == 3   # the rarest accent has 3 speakers: 3 groups, each with every accent
+    accent = index.drop_duplicates("speaker").set_index("speaker")["accent"]
+    for fold in folds:
+        assert not set(fold["train"]) & set(fold["test"]) and not set(fold["validate"]) & set(fold["test"])
+        for part in ("train", "validate", "test"):
+            assert set(accent[fold[part]]) == {"scottish", "welsh", "irish"}, (part, fold)
+    # a label that varies within a speaker: the usual sex-balanced speaker folds
+    assert len(speaker_folds(index, label="word", n_folds=5)) == 5
+    files = write_splits(index, tmp_path, labels=["accent"], n_folds=5)
+    assert (tmp_path / "splits/AlexNet_accent_0_test.txt").is_file() and len(files) == 3 * 3 + 1
+    with pytest.raises(ParameterError, match=r"label 'accent' is a speaker's property: folds need at least 3 "
+                                             r"speakers of each value; this corpus has \{'irish': 5, 'welsh': 2\}"):
+        speaker_folds(_accented({"welsh": 2, "irish": 5}), label="accent")
+    with pytest.raises(ParameterError, match=r"label='dialect' is not one of \['digit', 'gender', 'emotion', "
+                                             r"'cue'\] nor a label column of this corpus \(its label columns: "
+                                             r"\['accent', 'word'\]\)"):
+        speaker_folds(index, label="dialect")
+
+
+def test_a_manifests_own_label_has_its_own_sorted_classes():
+    from xaispec.models.runs import classes, targets
+
+    index = _accented({"scottish": 3, "welsh": 3})
+    assert classes("accent", index) == ["scottish", "welsh"]
+    assert targets("accent", index).tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    with pytest.raises(ParameterError, match="label='speaker' is not one of .* nor a label column"):
+        classes("speaker", index)   # an index column, but not a label

@@ -472,3 +472,37 @@ def test_a_manifest_with_its_own_emotion_names_trains_evaluates_and_explains(smo
     res = explain(run, task, rows, ExplainOptions(methods=["shap_gradient"], params={"shap_gradient": {
         "nsamples": 8, "n_background": 8, "background": None}}, figures=False, progress=False))
     assert not res.failures and res.methods["shap_gradient"].explained == 3
+
+
+def test_a_manifests_own_label_is_split_trained_evaluated_and_explained(tmp_path, monkeypatch):
+    """A manifest with a label column of its own (``accent``, one per speaker): speaker-disjoint folds
+    holding every accent, an AlexNet named after the label, its classes from the corpus, explained."""
+    from conftest import tone, write_wav
+
+    rows = []
+    for accent, base in (("scottish", 300.0), ("welsh", 500.0)):
+        for k in range(3):
+            speaker = f"{accent[:2]}{k}"
+            for word in range(4):
+                path = f"clips/{speaker}_{word}.wav"
+                write_wav(tmp_path / path, tone(0.5, 8000, freq=base + 40 * word, seed=len(rows)), 8000)
+                rows.append({"path": path, "speaker": speaker, "sex": "f" if k % 2 else "m", "accent": accent})
+    manifest = tmp_path / "accents.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path))
+    cli("data", "prepare", manifest)
+    out = cli("data", "splits", manifest)   # a manifest's label columns by default
+    assert "accent: 10 files" in out   # 3 folds (the rarest accent has 3 speakers) x 3 parts, and folds.csv
+    cli("train", manifest, "--label", "accent", "--fold", 0, "--profile", "smoke")
+    cli("evaluate", manifest, "--label", "accent", "--fold", 0, "--profile", "smoke")
+    run = tmp_path / "data/runs/accents"
+    sidecar = json.loads((run / "models/AlexNet_accent_0.json").read_text())
+    assert sidecar["classes"] == ["scottish", "welsh"] and sidecar["label"] == "accent"
+    pred = pd.read_csv(run / "predictions/predictions_accent_0.csv")
+    assert set(pred["actual"]) == {"scottish", "welsh"} and len(pred) == 8   # one speaker of each accent
+    assert {"p_scottish", "p_welsh"} <= set(pred.columns)
+    out = cli("explain", manifest, "--label", "accent", "--fold", 0, "--method", "gradcam", "--profile", "smoke",
+              "--no-figures")
+    assert "AlexNet_accent_0 gradcam: 2 explained" in out   # one per accent and sex in the test fold
+    out = cli("train", manifest, "--label", "dialect", "--profile", "smoke", code=2)
+    assert "label='dialect' is not one of" in out and "--label dialect" in out

@@ -163,19 +163,20 @@ def splits(
     corpus: str = typer.Argument(..., help="corpus name or manifest .csv"),
     source: Optional[Path] = typer.Option(None, help="corpus folder (default data/raw/CORPUS)"),
     label: List[str] = typer.Option(None, "--label", "-l",
-                                    help="digit, gender, emotion (repeatable; default: the corpus's labels)"),
+                                    help="digit, gender, emotion, or a manifest's own label column (repeatable; default: the corpus's labels, a manifest's label columns)"),
     run_dir: Optional[Path] = typer.Option(None, help="run folder (default data/runs/CORPUS)"),
     profile: str = typer.Option("quick", help="run profile (fold count, seed)"),
 ):
     """Write speaker-disjoint split files under RUN/splits (the study's names)."""
-    from ..data.corpora import LABELS, get_corpus, index_corpus
+    from ..data.corpora import BASE_COLUMNS, LABELS, get_corpus, index_corpus
     from ..data.splits import write_splits
     from ..errors import ParameterError
 
     p = profile_with(profile)
     spec = get_corpus(corpus)
     table, skips = index_corpus(corpus, corpus_root(corpus, source))
-    labels = label or list(LABELS.get(spec.kind, ()))
+    own = [c for c in table.columns if c not in BASE_COLUMNS] if spec.kind == "manifest" else []
+    labels = label or list(LABELS.get(spec.kind, own))   # a manifest: every label column it has
     if not labels:
         raise ParameterError(f"corpus {corpus!r} has no default labels: give --label")
     run_dir = run_dir or project_paths().run(spec.name)

@@ -31,7 +31,7 @@ def explain_params(items: Optional[List[str]]) -> dict:
 @friendly
 def explain_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
-    label: List[str] = typer.Option(..., "--label", "-l", help="digit, gender or emotion (repeatable: several models)"),
+    label: List[str] = typer.Option(..., "--label", "-l", help="digit, gender, emotion, or a manifest's own label column (repeatable: several models)"),
     fold: List[str] = typer.Option(["0"], "--fold", "-f", help="fold number, 'random', 'grouped' or 'all' (repeatable)"),
     model: Optional[str] = typer.Option(None, help="alexnet or audionet (digit, gender), cnn1d or cnn2d (emotion)"),
     method: List[str] = typer.Option(None, "--method", "-m",

@@ -16,7 +16,7 @@ from .explain import explain_params
 @friendly
 def evaluate_explanations_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
-    label: str = typer.Option(..., "--label", "-l", help="digit, gender or emotion"),
+    label: str = typer.Option(..., "--label", "-l", help="digit, gender, emotion, or a manifest's own label column"),
     fold: str = typer.Option("0", "--fold", "-f", help="fold number, 'random' or 'grouped'"),
     model: Optional[str] = typer.Option(None, help="alexnet (digit, gender), cnn1d or cnn2d (emotion)"),
     method: List[str] = typer.Option(None, "--method", "-m",

@@ -16,7 +16,7 @@ from ..errors import XaispecError
 @friendly
 def train_cmd(
     corpus: str = typer.Argument(..., help="corpus whose stores and splits to use"),
-    label: str = typer.Option(..., help="digit, gender or emotion"),
+    label: str = typer.Option(..., help="digit, gender, emotion, or a manifest's own label column"),
     fold: str = typer.Option("0", help="fold number, 'random' (the emotion study's leaky split), 'grouped' (that split without its copy leak) or 'all'"),
     model: Optional[str] = typer.Option(None, help="alexnet or audionet (digit, gender), cnn1d or cnn2d (emotion)"),
     profile: str = typer.Option("quick", help="run profile (epochs, batch size, learning rate, ...)"),
@@ -41,7 +41,7 @@ def train_cmd(
 @friendly
 def evaluate_cmd(
     corpus: str = typer.Argument(..., help="corpus of the run"),
-    label: str = typer.Option(..., help="digit, gender or emotion"),
+    label: str = typer.Option(..., help="digit, gender, emotion, or a manifest's own label column"),
     fold: str = typer.Option("all", help="fold number, 'random', 'grouped' or 'all' (every trained fold)"),
     model: Optional[str] = typer.Option(None, help="alexnet, audionet, cnn1d or cnn2d"),
     profile: str = typer.Option("quick", help="run profile"),

@@ -13,8 +13,12 @@
   actor-disjoint folds). Both draw from the index's rows sorted by sample id; the study's
   rows were in its CSV's order.
 
+- A manifest's own label columns (e.g. ``accent``) get the same speaker-disjoint folds; a
+  label each speaker has one value of (an accent, a dialect) is dealt value by value, as sex
+  is for the gender label, so that every part holds every value.
+
 Files: ``<run>/splits/{model}_{label}_{fold}_{train|validate|test}.txt`` with one sample id
-a line (``{model}`` is ``AlexNet`` for digit and gender, ``CNN`` for emotion), plus
+a line (``{model}`` is ``CNN`` for emotion, ``AlexNet`` for every other label), plus
 ``folds.csv`` (speaker, sex, fold, part) describing every fold.
 """
 from __future__ import annotations
@@ -27,8 +31,11 @@ import pandas as pd
 
 from .._io import write_text_atomic
 from ..errors import DataError, ParameterError
+from .corpora.base import BASE_COLUMNS
 
 PARTS = ("train", "validate", "test")
+#: the labels every corpus of their kind has; a manifest's other columns are labels too
+KNOWN_LABELS = ("digit", "gender", "emotion", "cue")
 
 #: the AudioMNIST study's digit groups; fold k tests G[(k+4) % 5] and validates G[(k+3) % 5]
 AUDIOMNIST_DIGIT_GROUPS = (
@@ -70,19 +77,21 @@ def rotate(groups: list[list[str]]) -> list[dict[str, list[str]]]:
     return folds
 
 
-def balanced_groups(speakers: pd.DataFrame, n_groups: int, *, seed: int = 0) -> list[list[str]]:
-    """Deal speakers into ``n_groups`` groups, each sex dealt in turn so groups stay balanced.
+def balanced_groups(speakers: pd.DataFrame, n_groups: int, *, seed: int = 0, by: str = "sex") -> list[list[str]]:
+    """Deal speakers into ``n_groups`` groups, each value of ``by`` dealt in turn so groups stay balanced.
 
     Parameters
     ----------
     speakers : pd.DataFrame
-        Columns ``speaker`` and ``sex``.
+        Columns ``speaker`` and ``by`` (one row per speaker).
+    by : str
+        The speaker property to balance: ``sex``, or a speaker-level label such as an accent.
     """
     rng = np.random.default_rng(seed)
     groups: list[list[str]] = [[] for _ in range(n_groups)]
     turn = 0
-    for sex in sorted(speakers["sex"].unique()):
-        ids = sorted(speakers.loc[speakers["sex"] == sex, "speaker"])
+    for value in sorted(speakers[by].astype(str).unique()):
+        ids = sorted(speakers.loc[speakers[by].astype(str) == value, "speaker"])
         for s in rng.permutation(ids):
             groups[turn % n_groups].append(str(s))
             turn += 1
@@ -103,18 +112,32 @@ def speaker_folds(index: pd.DataFrame, *, label: str, n_folds: int = 5,
     ----------
     index : pd.DataFrame
         A corpus index (``speaker`` and ``sex`` columns).
-    label : {"digit", "gender", "emotion", "cue"}
+    label : str
+        ``digit``, ``gender``, ``emotion``, ``cue``, or a label column of the index (a
+        manifest's own, e.g. ``accent``).
     n_folds : int
-        Folds of corpora without the AudioMNIST participants, and of the ``emotion`` and
-        ``cue`` labels (capped at the speaker count).
+        Folds of corpora without the AudioMNIST participants, and of the ``emotion``, ``cue``
+        and own labels (capped at the speaker count).
 
     Raises
     ------
     ParameterError
-        Unknown label; gender folds for a corpus without both sexes; fewer than 3 speakers.
+        Unknown label; gender folds for a corpus without both sexes (a speaker-level label:
+        fewer than 3 speakers of a value); fewer than 3 speakers.
     """
-    if label not in ("digit", "gender", "emotion", "cue"):
-        raise ParameterError(f"label={label!r} is not one of ['digit', 'gender', 'emotion', 'cue']")
+    if label not in KNOWN_LABELS:
+        own = [c for c in index.columns if c not in BASE_COLUMNS]
+        if label not in own:
+            raise ParameterError(f"label={label!r} is not one of {list(KNOWN_LABELS)} nor a label column of "
+                                 f"this corpus (its label columns: {own})")
+        if index.groupby("speaker")[label].nunique().max() == 1:   # one value per speaker: deal by value
+            speakers = index[["speaker", label]].drop_duplicates("speaker")
+            counts = speakers[label].astype(str).value_counts()
+            if counts.min() < 3:
+                raise ParameterError(f"label {label!r} is a speaker's property: folds need at least 3 speakers of "
+                                     f"each value; this corpus has {dict(sorted(counts.items()))}")
+            # no more groups than the rarest value has speakers: every group, so every part, holds every value
+            return rotate(balanced_groups(speakers, min(n_folds, int(counts.min())), seed=seed, by=label))
     speakers = index[["speaker", "sex"]].drop_duplicates("speaker")
     if _is_audiomnist(index["speaker"]) and label in ("digit", "gender"):
         if label == "digit":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.corpora.base import BASE_COLUMNS
 from ..errors import DataError, ParameterError
 from .architectures import MODELS, PREFIX
 
@@ -27,8 +28,15 @@ EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgu
 #: label -> models that can learn it (the first is the default)
 LABEL_MODELS = {"digit": ("alexnet", "audionet"), "gender": ("alexnet", "audionet"), "emotion": ("cnn1d", "cnn2d", "alexnet"),
                 "cue": ("alexnet",)}
-#: the index column each label's classes are read from
+#: the index column each label's classes are read from (a manifest's own label: its column)
 LABEL_COLUMNS = {"digit": "digit", "gender": "sex", "emotion": "emotion", "cue": "cue"}
+#: the models that learn a manifest's own label column (e.g. ``accent``): the spectrogram's and the waveform's
+OWN_LABEL_MODELS = ("alexnet", "audionet")
+
+
+def label_models(label: str) -> tuple[str, ...]:
+    """The models that can learn ``label`` (the first is the default)."""
+    return LABEL_MODELS.get(label, OWN_LABEL_MODELS)
 
 
 def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
@@ -37,7 +45,8 @@ def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
     The planted-cue label ``cue`` has as many classes as its corpus (its numbers ``0``,
     ``1``, ...): they are read from the store's ``index``. The ``emotion`` label has RAVDESS's
     eight names in RAVDESS's order, unless the ``index`` (a manifest corpus's) holds other
-    names: then its own, sorted.
+    names: then its own, sorted. A manifest's own label column (e.g. ``accent``) has the
+    values of that column of the ``index``, sorted.
     """
     if label == "cue":
         if index is None or "cue" not in index.columns:
@@ -52,7 +61,10 @@ def classes(label: str, index: pd.DataFrame | None = None) -> list[str]:
         if values and not values <= set(EMOTION_CLASSES):   # a corpus naming its own emotions
             return sorted(values)
         return list(EMOTION_CLASSES)
-    raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
+    if index is not None and label in index.columns and label not in BASE_COLUMNS:
+        return sorted(set(index[label].astype(str)))
+    raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)} nor a label column of the "
+                         f"corpus's store")
 
 
 def targets(label: str, index: pd.DataFrame) -> np.ndarray:
@@ -64,7 +76,7 @@ def targets(label: str, index: pd.DataFrame) -> np.ndarray:
         A sample has no valid class (e.g. unknown sex for the gender task).
     """
     names = classes(label, index)
-    column = LABEL_COLUMNS[label]
+    column = LABEL_COLUMNS.get(label, label)
     if column not in index.columns:
         raise DataError(f"the store has no {column!r} column: it cannot be used for label {label!r}")
     values = index[column].astype(str)
@@ -182,20 +194,28 @@ class Run:
         files: the error of :meth:`task`."""
         from ..data.splits import PROTOCOLS
 
-        model = model or LABEL_MODELS.get(label, ("",))[0]
+        model = model or label_models(label)[0]
         folds = [f for f in self.folds(label) if f not in PROTOCOLS or (model == "cnn1d" and label == "emotion")]
         if not folds:
             self.task(label, 0, model)  # raises the error naming the missing splits
         return folds
 
     def task(self, label: str, fold, model: str | None = None) -> ModelSpec:
-        """A validated :class:`ModelSpec`; errors list the valid labels, models and folds."""
-        if label not in LABEL_MODELS:
-            raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}")
-        model = model or LABEL_MODELS[label][0]
-        if model not in LABEL_MODELS[label]:
-            raise ParameterError(f"model={model!r} cannot learn {label!r}: use one of {list(LABEL_MODELS[label])}")
+        """A validated :class:`ModelSpec`; errors list the valid labels, models and folds.
+
+        ``label`` is one of :data:`LABEL_MODELS`, or a manifest's own label column that has
+        split files in this run (``xaispec data splits CORPUS --label accent``)."""
+        if not re.fullmatch(r"\w+", str(label)):
+            raise ParameterError(f"label={label!r} is not a label name (letters, digits and _ only)")
+        models = label_models(label)
+        model = model or models[0]
+        if model not in models:
+            raise ParameterError(f"model={model!r} cannot learn {label!r}: use one of {list(models)}")
         valid = self.folds(label)
+        if not valid and label not in LABEL_MODELS:
+            raise ParameterError(f"label={label!r} is not one of {sorted(LABEL_MODELS)}, and {self.dir / 'splits'} "
+                                 f"has no split files for it (a manifest's own label column is split with "
+                                 f"'xaispec data splits CORPUS --label {label}')")
         if not valid:
             raise DataError(f"{self.dir / 'splits'}: no split files for label {label!r} "
                             f"(create them with 'xaispec data splits')")
@@ -206,7 +226,7 @@ class Run:
             raise ParameterError(f"fold {fold!r} does not exist for label {label!r}: valid folds are {valid}")
         if fold in PROTOCOLS and model != "cnn1d":
             raise ParameterError(f"the {fold} split is an emotion protocol of the study's cnn1d only")
-        if label in ("cue", "emotion"):   # classes read from the corpus's store
+        if label in ("cue", "emotion") or label not in LABEL_MODELS:   # classes read from the corpus's store
             return ModelSpec(label, fold, model, tuple(self.store_classes(label, MODELS[model][0])))
         return ModelSpec(label, fold, model)
 
@@ -217,6 +237,9 @@ class Run:
             from ..data.store import Store
 
             path = self.store(representation)
+            if label not in LABEL_MODELS and not path.is_file():
+                raise DataError(f"{path}: store not found: the classes of label {label!r} are read from it (create it "
+                                f"with 'xaispec data prepare {self.processed.name} -r {representation}')")
             self._store_classes[(label, representation)] = classes(label, Store(path).index if path.is_file() else None)
         return self._store_classes[(label, representation)]
 
