@@ -31,12 +31,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike, *, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+def file_lock(path: str | os.PathLike, *, on_wait: Callable[[str], None] | None = None,
+              on_busy: Callable[[str], None] | None = None, note: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (a lock file, created if missing) for the block.
 
     Another process asking for the same lock waits until this one is released;
-    ``on_wait(message)`` is called once when it has to. On systems without ``fcntl``
-    (Windows) no lock is taken.
+    ``on_wait(message)`` is called once when it has to. With ``on_busy`` it does not wait:
+    ``on_busy(note)`` is called with what the holder wrote into the file (its ``note``) and
+    is expected to raise. ``note`` is written into the lock file while this process holds it
+    and emptied on release. The operating system releases the lock when its holder exits,
+    however it ends. On systems without ``fcntl`` (Windows) no lock is taken.
     """
     try:
         import fcntl
@@ -45,16 +49,26 @@ def file_lock(path: str | os.PathLike, *, on_wait: Callable[[str], None] | None 
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+", encoding="utf-8") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if on_busy is not None:
+                on_busy(f.read())
+                raise
             if on_wait is not None:
                 on_wait(f"{path}: another process holds this lock; waiting for it to finish")
             fcntl.flock(f, fcntl.LOCK_EX)
+        if note is not None:
+            f.truncate(0)
+            f.write(note)
+            f.flush()
         try:
             yield
         finally:
+            if note is not None:
+                f.truncate(0)
+                f.flush()
             fcntl.flock(f, fcntl.LOCK_UN)
 
 

@@ -5,7 +5,8 @@ them at once in one folder would race. :func:`book_lock` holds an exclusive lock
 ``data/runs/book/book.lock`` for the whole run and writes into it who holds it (process id,
 host, command, start time); a second run refuses at once, naming that process. The operating
 system releases the lock when its holder exits, however it ends (SIGKILL included), so a lock
-is never left stale. On systems without ``fcntl`` (Windows) no lock is taken.
+is never left stale (:func:`xaispec._io.file_lock`). On systems without ``fcntl`` (Windows) no lock
+is taken.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .._io import file_lock
 from ..config import Paths
 from ..errors import BusyError
 from .state import state_dir
@@ -47,27 +49,12 @@ def book_lock(paths: Paths) -> Iterator[None]:
     BusyError
         Another process holds it (the message names that process and its command).
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on this platform
+    def busy(note: str) -> None:
+        raise BusyError(f"{paths.root}: another xaispec run is working in this folder ({_holder(note)}); "
+                        f"wait for it to finish or stop it")
+
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
+    note = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                       "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    with file_lock(lock_path(paths), on_busy=busy, note=note):
         yield
-        return
-    path = lock_path(paths)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BusyError(f"{paths.root}: another xaispec run is working in this folder ({_holder(f.read())}); "
-                            f"wait for it to finish or stop it") from None
-        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
-        f.truncate(0)
-        f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                            "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
-        f.flush()
-        try:
-            yield
-        finally:
-            f.truncate(0)
-            f.flush()
-            fcntl.flock(f, fcntl.LOCK_UN)
