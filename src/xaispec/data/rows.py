@@ -289,15 +289,25 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
     # fork shares the parent's imported modules; elsewhere fall back to the default start method
     ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start,
+                               initargs=(os.getpid(),))
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
+    import ctypes
     import gc
+    import signal
+    import sys
 
     # the parent's objects, frozen before the fork, stay out of this process's garbage
     # collections: collecting them would write to (and so copy) every page they live on
     gc.freeze()
+    if sys.platform.startswith("linux"):
+        # die with the process that started the pool (a lost cluster worker, a parent killed
+        # alone): else the pool works through its queue, writing the parts beside the rerun
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
+        if os.getppid() != parent:   # the parent died before that
+            os._exit(1)
 
 
 def run_chunks(fn, jobs: list, workers: int, pool, bar, sizes: list[int]):
