@@ -5,7 +5,7 @@ Exit codes are defined in :mod:`.exits` (0 done, 1 error, 2 usage error, 3 files
 """
 from __future__ import annotations
 
-from . import system, data, models, info, explain, measure, book  # noqa: F401, I001 (registration, in the order of --help)
+from . import system, data, models, info, explain, measure, book, cluster  # noqa: F401, I001 (registration, in the order of --help)
 from .app import app
 
 
