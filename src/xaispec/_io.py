@@ -1,7 +1,9 @@
-"""Small file helpers: atomic writes, locks and hashing.
+"""Small file helpers: atomic writes, locks, hashing, and child processes that die with
+their parent.
 
 Nothing finished is ever overwritten in place: every writer goes to a temporary
-name beside the target and renames it when complete.
+name beside the target and renames it when complete; a process that starts writers of
+its own takes them with it when it is killed, so a rerun never has a second writer beside it.
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -143,3 +147,34 @@ def md5_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
 def as_json(obj):
     """``obj`` as it reads back from JSON (tuples become lists, other values strings)."""
     return json.loads(json.dumps(obj, default=str))
+
+
+#: run before a command's own program: die with the process that started it, then become the command
+_LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)); "
+             "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def die_with_parent(parent: int) -> None:
+    """Have Linux kill this process when the one that started it dies (``PR_SET_PDEATHSIG``).
+
+    For a pool's initializer: a cluster worker lost mid-task, or a parent killed alone, would
+    else leave its children working through their queue and writing beside the rerun. Exits at
+    once if ``parent`` (the starter's pid) is already gone. Elsewhere than Linux: nothing.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
+        if os.getppid() != parent:   # the parent died before that
+            os._exit(1)
+
+
+def dying_with_this_process(cmd: list[str]) -> list[str]:
+    """``cmd`` started through a launcher that dies with this process (Linux; else ``cmd``).
+
+    The launcher sets ``PR_SET_PDEATHSIG`` and then *becomes* the command (``exec``), which keeps
+    it: no ``preexec_fn``, which is unsafe in a threaded process such as a Dask worker.
+    """
+    if not sys.platform.startswith("linux"):
+        return list(cmd)
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *map(str, cmd)]

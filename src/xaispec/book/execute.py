@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .._io import write_text_atomic
+from .._io import dying_with_this_process, write_text_atomic
 from ..errors import DataError, XaispecError
 
 
@@ -133,7 +133,8 @@ def step_build(root: str) -> dict:
     env = dict(os.environ, XAISPEC_ROOT=str(root_dir))
     log = root_dir / "_build" / "build.log"
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root_dir, capture_output=True, text=True, env=env)
+    # the build dies with this process: a lost cluster worker's build never writes _build/ beside its rerun's
+    proc = subprocess.run(dying_with_this_process(cmd), cwd=root_dir, capture_output=True, text=True, env=env)
     write_text_atomic(log, proc.stdout + "\n" + proc.stderr)
     if proc.returncode == 0:
         index = root_dir / "_build" / "html" / "index.html"

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..audio import features as F
 from ..audio.reading import probe_audio, read_audio
-from .._io import write_json_atomic
+from .._io import die_with_parent, write_json_atomic
 from ..errors import DataError, XaispecError
 from .corpora import CORPORA, companion_paths, get_corpus
 from .store import create_preallocated
@@ -294,20 +294,14 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _worker_start(parent: int) -> None:
-    import ctypes
     import gc
-    import signal
-    import sys
 
     # the parent's objects, frozen before the fork, stay out of this process's garbage
     # collections: collecting them would write to (and so copy) every page they live on
     gc.freeze()
-    if sys.platform.startswith("linux"):
-        # die with the process that started the pool (a lost cluster worker, a parent killed
-        # alone): else the pool works through its queue, writing the parts beside the rerun
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
-        if os.getppid() != parent:   # the parent died before that
-            os._exit(1)
+    # die with the process that started the pool: else it works through its queue, writing
+    # the parts beside the rerun of a lost worker's task
+    die_with_parent(parent)
 
 
 def run_chunks(fn, jobs: list, workers: int, pool, bar, sizes: list[int]):
