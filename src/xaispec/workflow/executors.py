@@ -142,7 +142,7 @@ class DaskExecutor(Executor):
         order = graph.order()
         log = graph.log()
         log("graph_start", executor="dask", tasks=len(order), address=self.address or "local cluster")
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         client, cluster = self._client()
         results: dict[str, TaskResult] = {}
         try:
@@ -169,6 +169,7 @@ class DaskExecutor(Executor):
                         self.on_result(r)
                     bar.set_postfix_str(tid[-60:])
                     bar.update(1)
+            _log_lost_workers(client, log, ids, since=started)
         finally:
             client.close()
             if cluster is not None:
@@ -178,6 +179,18 @@ class DaskExecutor(Executor):
         log("graph_done", executor="dask", **{s.replace(" ", "_"): result.count(s)
                                               for s in (DONE, UP_TO_DATE, FAILED, BLOCKED)})
         return result
+
+
+def _log_lost_workers(client, log, ids: dict, since: float) -> None:
+    """Log every worker the scheduler lost while the graph ran (``worker_lost``: its address,
+    when, and the tasks it was running, which the scheduler gave to other workers)."""
+    for at, event in client.get_events("all"):
+        if at < since or not isinstance(event, dict) or event.get("action") != "remove-worker":
+            continue
+        if event.get("expected"):
+            continue   # a worker closed on purpose (scaled down), not lost
+        log("worker_lost", worker=event.get("worker"), at=round(at, 3),
+            tasks=sorted(ids.get(k, str(k)) for k in event.get("processing-tasks", ())))
 
 
 def _declared_resources(client, log, wanted: set) -> set:

@@ -1,0 +1,82 @@
+"""A manifest's own label column (``accent``) gets the book's pages as digit and gender do: its
+training page, explanation pages and input-information page, named after the label and showing
+the corpus's own class names, from the book's own tasks (plan, train, explain, pages)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from xaispec.book import BookPlan, resolve_corpora
+from xaispec.config import Paths, load_profile
+from xaispec.workflow import LocalExecutor
+
+PROFILE = """\
+name: accents
+description: the smallest book of a manifest with a label column of its own (tests)
+splits:
+  n_folds: 3
+train:
+  scaling: standardize
+  validate_max: 20
+  alexnet: {epochs: 1, batch_size: 8, learning_rate: 0.01}
+book:
+  labels: [accent]
+  folds: [0]
+  audionet: false
+  cues: []
+  explainers: [gradcam]
+  examples_max: 4
+  wrong: 1
+  correct: 1
+"""
+
+
+def page_text(path: Path) -> str:
+    """Every source and text output of an executed page."""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.extend(str(v) for k, v in out.get("data", {}).items() if k.startswith("text/"))
+    return "\n".join(parts)
+
+
+def test_a_manifests_own_label_gets_training_explanation_and_information_pages(tmp_path):
+    from conftest import tone, write_wav
+
+    rows = []
+    for accent, base in (("scottish", 300.0), ("welsh", 500.0)):
+        for k in range(3):
+            speaker = f"{accent[:2]}{k}"
+            for word in range(4):
+                path = f"clips/{speaker}_{word}.wav"
+                write_wav(tmp_path / path, tone(0.5, 8000, freq=base + 40 * word, seed=len(rows)), 8000)
+                rows.append({"path": path, "speaker": speaker, "sex": "f" if k % 2 else "m", "accent": accent})
+    manifest = tmp_path / "accents.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    (tmp_path / "accents.yaml").write_text(PROFILE)
+    plan = BookPlan(load_profile(str(tmp_path / "accents.yaml")), Paths(tmp_path), resolve_corpora([str(manifest)]))
+    pages = [(c, p) for c, p in plan.pages() if p.get("label") == "accent"]
+    assert sorted(c for c, _ in pages) == ["evaluation", "explanations", "information", "training"]
+    wanted = [(c, p) for c, p in pages if c != "evaluation"]   # the measurements have pages of their own tests
+    result = LocalExecutor(progress=False).run(plan.graph(wanted, build=False))
+    assert result.ok, result.summary() + "".join(f"\n{r.id}: {r.error}" for r in result.failures)
+
+    run = tmp_path / "data/runs/accents"
+    assert json.loads((run / "models/AlexNet_accent_0.json").read_text())["classes"] == ["scottish", "welsh"]
+    training = page_text(tmp_path / "book/training/accent.ipynb")
+    explained = page_text(tmp_path / "book/explanations/accent_0_gradcam.ipynb")
+    information = page_text(tmp_path / "book/information/accent_0.ipynb")
+    assert "# Training and evaluation: accent" in training
+    assert "Training and validation loss per epoch, accent fold 0" in training   # its learning curves
+    for text in (explained, information):
+        assert "scottish" in text and "welsh" in text   # the corpus's own classes, by name
+    assert "# Explanations: accent, fold 0, Grad-CAM" in explained and "actual scottish" in explained
+    assert "AlexNet_accent_0" in information
+    for text in (training, explained, information):
+        assert "Traceback" not in text and "Error" not in text
