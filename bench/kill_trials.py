@@ -5,7 +5,7 @@ For each kind, an uninterrupted reference run first (its duration sets the windo
 drawn from), then ``--trials`` trials: a fresh copy of the inputs, the step started as a process
 group, killed (SIGKILL, the whole group: preparation's worker pool too) after a delay drawn
 uniformly from 5% to 95% of the reference's duration (``--seed``), then the same command run to
-completion. A trial that had finished chunks (prepare) or an epoch's checkpoint (train) on disk when
+completion. A trial that had finished chunks (prepare), an epoch's checkpoint (train) or explanation files (explain) on disk when
 killed shows the rerun resuming; one killed earlier shows it starting over cleanly. A trial is a loss if the rerun fails, its result differs from the reference, or a
 temporary file (``.*.tmp*``, a ``.parts-`` folder) is left behind.
 
@@ -14,11 +14,13 @@ Kinds:
            the store's bytes against the reference's;
   train    ``xaispec train`` of AlexNet (smoke settings, 2 epochs, so that a checkpoint exists to
            resume from) on FSDD takes 0-1, speaker-disjoint fold 0: the weights against the
-           reference's.
+           reference's;
+  explain  ``xaispec explain`` of that AlexNet (trained once, 1 epoch) with LIME: every figure,
+           audible explanation and result file against the reference's bytes.
 
 Usage::
 
-    python bench/kill_trials.py [--kind prepare train] [--trials 10] [--seed 0] [--write-results]
+    python bench/kill_trials.py [--kind prepare train explain] [--trials 10] [--seed 0] [--write-results]
 """
 from __future__ import annotations
 
@@ -133,7 +135,39 @@ class Train:
                 "speaker-disjoint fold 0)")
 
 
-KINDS = {"prepare": Prepare, "train": Train}
+class Explain(Train):
+    name = "explain"
+
+    def __init__(self, work: Path, clips: int):
+        super().__init__(work, clips)
+        self.trained = work / "explain-base"
+        self.args = ["explain", "fsdd", "--label", "digit", "--fold", "0", "--method", "lime", "--profile", "smoke"]
+        if not (self.trained / "data/runs/fsdd/models/AlexNet_digit_0.keras").is_file():
+            shutil.rmtree(self.trained, ignore_errors=True)
+            Train.fresh(self, self.trained)
+            run(self.trained, ["train", "fsdd", "--label", "digit", "--fold", "0", "--profile", "smoke"])
+
+    def fresh(self, root: Path) -> None:
+        super().fresh(root)
+        shutil.copytree(self.trained / "data/runs/fsdd/models", root / "data/runs/fsdd/models")
+
+    def outputs(self, root: Path) -> list[Path]:
+        run_dir = root / "data/runs/fsdd"
+        return sorted(p for folder in ("explanations", "plots/xai") if (run_dir / folder).is_dir()
+                      for p in (run_dir / folder).rglob("*") if p.is_file())
+
+    def result(self, root: Path):
+        return {str(p.relative_to(root)): p.read_bytes() for p in self.outputs(root)}
+
+    def partial(self, root: Path) -> bool:
+        return bool(self.outputs(root))
+
+    def describe(self) -> str:
+        return ("`xaispec explain fsdd --label digit --fold 0 --method lime --profile smoke` (the study's LIME, 100 "
+                "samples, on the examples of the AlexNet above): every figure, sound and result file")
+
+
+KINDS = {"prepare": Prepare, "train": Train, "explain": Explain}
 
 
 def trials(kind, n: int, rng: random.Random) -> dict:
@@ -180,8 +214,8 @@ def report(results: list[dict], date: str) -> str:
               "'Work to resume': finished chunks (prepare) or an epoch's checkpoint (train) were on disk when it was "
               "killed, so the rerun resumed; the others were killed before (or, when the run was faster than the "
               "reference, after) and the rerun started over or found the work done. A loss: a rerun that fails, "
-              "differs from the reference (the store's bytes; every weight) or leaves a temporary file. The explain "
-              "and page steps have no trials yet."]
+              "differs from the reference (the store's bytes; every weight; every explanation file) or leaves a "
+              "temporary file. The page step has no trials yet."]
     return "\n".join(lines)
 
 

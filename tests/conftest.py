@@ -66,6 +66,22 @@ def fsdd_like(root: Path, speakers=("anna", "bert", "carl"), digits=range(3), ta
     return root
 
 
+def accents_manifest(root: Path) -> Path:
+    """A manifest with a label column of its own: ``accent`` (scottish, welsh), one per speaker, 3
+    speakers of each, 4 test tones per speaker (an accent is a pitch band); ``root/accents.csv``."""
+    rows = []
+    for accent, base in (("scottish", 300.0), ("welsh", 500.0)):
+        for k in range(3):
+            speaker = f"{accent[:2]}{k}"
+            for word in range(4):
+                path = f"clips/{speaker}_{word}.wav"
+                write_wav(root / path, tone(0.5, 8000, freq=base + 40 * word, seed=len(rows)), 8000)
+                rows.append({"path": path, "speaker": speaker, "sex": "f" if k % 2 else "m", "accent": accent})
+    out = root / "accents.csv"
+    pd.DataFrame(rows).to_csv(out, index=False)
+    return out
+
+
 def audiomnist_like(root: Path, participants=(1, 2, 12), digits=range(2), reps=range(2),
                     sr: int = 48000, seconds: float = 0.4) -> Path:
     """A small AudioMNIST-layout corpus (data/NN/{d}_{NN}_{r}.wav + meta)."""

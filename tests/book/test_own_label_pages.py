@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 
 from xaispec.book import BookPlan, resolve_corpora
 from xaispec.config import Paths, load_profile
@@ -47,18 +46,9 @@ def page_text(path: Path) -> str:
 
 
 def test_a_manifests_own_label_gets_training_explanation_and_information_pages(tmp_path):
-    from conftest import tone, write_wav
+    from conftest import accents_manifest
 
-    rows = []
-    for accent, base in (("scottish", 300.0), ("welsh", 500.0)):
-        for k in range(3):
-            speaker = f"{accent[:2]}{k}"
-            for word in range(4):
-                path = f"clips/{speaker}_{word}.wav"
-                write_wav(tmp_path / path, tone(0.5, 8000, freq=base + 40 * word, seed=len(rows)), 8000)
-                rows.append({"path": path, "speaker": speaker, "sex": "f" if k % 2 else "m", "accent": accent})
-    manifest = tmp_path / "accents.csv"
-    pd.DataFrame(rows).to_csv(manifest, index=False)
+    manifest = accents_manifest(tmp_path)
     (tmp_path / "accents.yaml").write_text(PROFILE)
     plan = BookPlan(load_profile(str(tmp_path / "accents.yaml")), Paths(tmp_path), resolve_corpora([str(manifest)]))
     pages = [(c, p) for c, p in plan.pages() if p.get("label") == "accent"]

@@ -477,18 +477,9 @@ def test_a_manifest_with_its_own_emotion_names_trains_evaluates_and_explains(smo
 def test_a_manifests_own_label_is_split_trained_evaluated_and_explained(tmp_path, monkeypatch):
     """A manifest with a label column of its own (``accent``, one per speaker): speaker-disjoint folds
     holding every accent, an AlexNet named after the label, its classes from the corpus, explained."""
-    from conftest import tone, write_wav
+    from conftest import accents_manifest
 
-    rows = []
-    for accent, base in (("scottish", 300.0), ("welsh", 500.0)):
-        for k in range(3):
-            speaker = f"{accent[:2]}{k}"
-            for word in range(4):
-                path = f"clips/{speaker}_{word}.wav"
-                write_wav(tmp_path / path, tone(0.5, 8000, freq=base + 40 * word, seed=len(rows)), 8000)
-                rows.append({"path": path, "speaker": speaker, "sex": "f" if k % 2 else "m", "accent": accent})
-    manifest = tmp_path / "accents.csv"
-    pd.DataFrame(rows).to_csv(manifest, index=False)
+    manifest = accents_manifest(tmp_path)
     monkeypatch.setenv("XAISPEC_ROOT", str(tmp_path))
     cli("data", "prepare", manifest)
     out = cli("data", "splits", manifest)   # a manifest's label columns by default
