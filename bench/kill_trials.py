@@ -157,7 +157,26 @@ class Explain(Train):
                       for p in (run_dir / folder).rglob("*") if p.is_file())
 
     def result(self, root: Path):
-        return {str(p.relative_to(root)): p.read_bytes() for p in self.outputs(root)}
+        """Every output's bytes, but the seconds each map took (the study's ``runtime`` column) and when the
+        run ended: two uninterrupted runs differ in nothing else (checked)."""
+        import json
+
+        import numpy as np
+        import pandas as pd
+
+        out = {}
+        for p in self.outputs(root):
+            key = str(p.relative_to(root))
+            if p.suffix == ".csv" and p.parent.name == "explanations":
+                out[key] = pd.read_csv(p).drop(columns=["runtime"], errors="ignore").to_csv(index=False)
+            elif p.suffix == ".npz":
+                with np.load(p, allow_pickle=True) as z:
+                    out[key] = {k: z[k].tobytes() for k in z.files if k != "runtime"}
+            elif p.suffix == ".json" and p.parent.name == "explanations":
+                out[key] = {k: v for k, v in json.loads(p.read_text()).items() if k != "time"}
+            else:
+                out[key] = p.read_bytes()
+        return out
 
     def partial(self, root: Path) -> bool:
         return bool(self.outputs(root))
