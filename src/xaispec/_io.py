@@ -150,8 +150,8 @@ def as_json(obj):
 
 
 #: run before a command's own program: die with the process that started it, then become the command
-_LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)); "
-             "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execvp(sys.argv[2], sys.argv[2:])")
+_LAUNCHER = ("import os, sys; from xaispec._io import die_with_parent; "
+             "die_with_parent(int(sys.argv[1])); os.execvp(sys.argv[2], sys.argv[2:])")
 
 
 def die_with_parent(parent: int) -> None:

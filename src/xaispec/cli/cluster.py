@@ -14,7 +14,7 @@ from .exits import friendly
 @friendly
 def cluster_cmd(
     system: str = typer.Argument(..., help="slurm or pbs"),
-    jobs: int = typer.Option(2, help="batch jobs to submit: one worker (one machine) each"),
+    jobs: int = typer.Option(2, min=1, help="batch jobs to submit: one worker (one machine) each"),
     cpus: int = typer.Option(2, help="cores per job; TensorFlow uses them all, the worker keeps one thread"),
     memory: str = typer.Option("24GB", help="memory per job"),
     walltime: str = typer.Option("24:00:00", help="how long a job may run (HH:MM:SS)"),
