@@ -230,7 +230,8 @@ def report(results: list[dict], date: str) -> str:
                      f"| {losses} |")
     lines += ["", "Each trial: a fresh copy of the inputs, the step killed (SIGKILL to its process group) at a moment "
               "drawn uniformly from 5% to 95% of the reference's duration, then run again to completion. "
-              "'Work to resume': finished chunks (prepare) or an epoch's checkpoint (train) were on disk when it was "
+              "'Work to resume': finished chunks (prepare), an epoch's checkpoint (train) or explanation files (explain) "
+              "were on disk when it was "
               "killed, so the rerun resumed; the others were killed before (or, when the run was faster than the "
               "reference, after) and the rerun started over or found the work done. A loss: a rerun that fails, "
               "differs from the reference (the store's bytes; every weight; every explanation file) or leaves a "
