@@ -174,8 +174,13 @@ def dataset(reader: BatchReader, part: Part, scaling: dict, *, batch_size: int, 
     spec = (tf.TensorSpec((None, *row_shape, 1), tf.float32), tf.TensorSpec((None,), tf.int64))
     n_batches = -(-len(order) // batch_size)
     ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    # no autotuning: its background thread sleeps in doubling periods (10 ms ... 20.48 s), and
+    # deleting an iterator (every fit and evaluate call ends with one) could wait for it to wake:
+    # AlexNet epochs of 23 s took 41.0 s (0.01 s x (2^12 - 1)) about one time in three (bench/RESULTS.md)
+    options = tf.data.Options()
+    options.autotune.enabled = False
     # a known length lets Keras size its progress and not warn about running out of data
-    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2).with_options(options)
 
 
 def spread(part: Part, limit: int) -> Part:
