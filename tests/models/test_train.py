@@ -352,6 +352,33 @@ def test_validation_share_is_spread_evenly_over_the_part():
     assert some.refs[:, 1].tolist() == [0, 3, 6, 9] and some.y.tolist() == [0, 0, 0, 0]
 
 
+def test_an_epoch_reads_every_row_once_in_its_seeds_order_without_tf_data_autotuning(tmp_path):
+    """The pipeline training and evaluation read: each row once per epoch, in the order the seed
+    draws, scaled, its label beside it; without the autotuning whose thread could hold the end of
+    an epoch until its next wake-up (bench/epoch_end.py)."""
+    import h5py
+
+    from xaispec.models.datasets import BatchReader, Part, dataset
+
+    rows = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((10, 2, 3), dtype=np.float32)
+    with h5py.File(tmp_path / "store.h5", "w") as f:
+        f["x"] = rows
+    part = Part(np.stack([np.zeros(7, dtype=np.int64), np.array([9, 2, 5, 0, 7, 3, 1])], axis=1),
+                np.array([90, 20, 50, 0, 70, 30, 10]), [f"s{i}" for i in range(7)])
+    reader = BatchReader(tmp_path / "store.h5")
+    scaling = {"kind": "standardize", "mean": 1.0, "std": 2.0}
+    ds = dataset(reader, part, scaling, batch_size=3, seed=5)
+    batches = list(ds.as_numpy_iterator())
+    reader.close()
+    assert [len(b[1]) for b in batches] == [3, 3, 1]
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    order = np.random.default_rng(5).permutation(7)
+    assert y.tolist() == part.y[order].tolist()
+    assert x.shape == (7, 2, 3, 1) and np.array_equal(x[:, 0, 0, 0], (part.refs[order, 1] - 1.0) / 2.0)
+    assert np.array_equal(x[:, 0, 0, 0] * 2.0 + 1.0, y / 10.0)   # each row beside its own label
+    assert ds.options().autotune.enabled is False
+
 def test_one_public_way_to_open_a_run(tmp_path):
     from xaispec.models.runs import open_run
 

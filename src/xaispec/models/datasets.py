@@ -155,11 +155,14 @@ def load_scaling(run: Run, task: ModelSpec) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def dataset(reader: BatchReader, part: Part, scaling: dict, *, batch_size: int, seed: int | None = None):
+def dataset(reader: BatchReader, part: Part, scaling: dict, *, batch_size: int, seed: int | None = None,
+            autotune: bool = False):
     """A ``tf.data.Dataset`` of (x, y) batches read from the store.
 
     With ``seed`` the order is a permutation drawn from that seed (one per epoch);
-    without, the part's order. Batches are prefetched while the model trains.
+    without, the part's order. Batches are prefetched (two) while the model trains.
+    ``autotune`` turns tf.data's autotuning on (off by default: see below; ``bench/epoch_end.py``
+    times both).
     """
     import tensorflow as tf
 
@@ -178,7 +181,7 @@ def dataset(reader: BatchReader, part: Part, scaling: dict, *, batch_size: int, 
     # deleting an iterator (every fit and evaluate call ends with one) could wait for it to wake:
     # AlexNet epochs of 23 s took 41.0 s (0.01 s x (2^12 - 1)) about one time in three (bench/RESULTS.md)
     options = tf.data.Options()
-    options.autotune.enabled = False
+    options.autotune.enabled = autotune
     # a known length lets Keras size its progress and not warn about running out of data
     return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2).with_options(options)
 
