@@ -5,7 +5,7 @@ For each kind, an uninterrupted reference run first (its duration sets the windo
 drawn from), then ``--trials`` trials: a fresh copy of the inputs, the step started as a process
 group, killed (SIGKILL, the whole group: preparation's worker pool too) after a delay drawn
 uniformly from 5% to 95% of the reference's duration (``--seed``), then the same command run to
-completion. A trial that had finished chunks (prepare), an epoch's checkpoint (train) or explanation files (explain) on disk when
+completion. A trial that had finished chunks (prepare), an epoch's checkpoint (train), explanation files (explain) or the page's working copy (page) on disk when
 killed shows the rerun resuming; one killed earlier shows it starting over cleanly. A trial is a loss if the rerun fails, its result differs from the reference, or a
 temporary file (``.*.tmp*``, a ``.parts-`` folder) is left behind.
 
@@ -16,11 +16,14 @@ Kinds:
            resume from) on FSDD takes 0-1, speaker-disjoint fold 0: the weights against the
            reference's;
   explain  ``xaispec explain`` of that AlexNet (trained once, 1 epoch) with LIME: every figure,
-           audible explanation and result file against the reference's bytes.
+           audible explanation and result file against the reference's bytes;
+  page     ``xaispec chapter explanations`` (the LIME page of a book built once on 60 FSDD clips,
+           its page removed): the page is executed again and the book rebuilt; the executed page
+           and its HTML against the reference's.
 
 Usage::
 
-    python bench/kill_trials.py [--kind prepare train explain] [--trials 10] [--seed 0] [--write-results]
+    python bench/kill_trials.py [--kind prepare train explain page] [--trials 10] [--seed 0] [--write-results]
 """
 from __future__ import annotations
 
@@ -67,9 +70,10 @@ def run(root: Path, args: list[str], *, kill_after: float | None = None) -> tupl
 
 
 def leftovers(root: Path) -> list[str]:
-    """Temporary files or preparation parts left anywhere under ``root/data``."""
-    return sorted(str(p.relative_to(root)) for p in (root / "data").rglob("*")
-                  if ".tmp" in p.name or ".parts-" in p.name)
+    """Temporary files or preparation parts left anywhere under ``root/data`` or ``root/book``, and
+    pages left in the pages' working folder (``book/.work``)."""
+    return sorted(str(p.relative_to(root)) for folder in ("data", "book") for p in (root / folder).rglob("*")
+                  if ".tmp" in p.name or ".parts-" in p.name or (".work" in p.parts and p.is_file()))
 
 
 # ---------------------------------------------------------------- the kinds
@@ -186,7 +190,99 @@ class Explain(Train):
                 "samples, on the examples of the AlexNet above): every figure, sound and result file")
 
 
-KINDS = {"prepare": Prepare, "train": Train, "explain": Explain}
+PAGE_PROFILE = """\
+name: kill-page
+description: a book of one explanation page on 60 FSDD clips (bench/kill_trials.py)
+splits:
+  n_folds: 3
+train:
+  scaling: standardize
+  validate_max: 40
+  alexnet: {epochs: 1, batch_size: 8, learning_rate: 0.01}
+evaluate: {samples: 2, steps: 4, regions: 4, road_percents: [50], subsets: 4, infidelity_draws: 2,
+           sensitivity_draws: 1, mask_percents: [10], sanity_samples: 1, sanity_layers: 1}
+book:
+  labels: [digit]
+  folds: [0]
+  explain_labels: [digit]
+  audionet: false
+  cues: []
+  explainers: [lime]
+  explainer_params: {alexnet: {lime: {num_samples: 30}}}
+  examples_max: 2
+  wrong: 1
+  correct: 1
+  data_examples: 1
+"""
+
+
+class Page:
+    name = "page"
+    stem = "explanations/digit_0_lime"
+
+    def __init__(self, work: Path, clips: int):
+        self.work = work
+        self.base = work / "page-base"
+        self.args = ["chapter", "explanations", "-p", "label", "digit", "-p", "fold", "0", "-p", "explainer", "lime"]
+        if not (self.base / "_build/html/index.html").is_file():
+            self._make_base()
+
+    def _make_base(self) -> None:
+        """A book built once on 6 speakers x 10 digits x 1 take of FSDD (linked in place)."""
+        shutil.rmtree(self.base, ignore_errors=True)
+        corpus = self.work / "fsdd-slice"
+        if not corpus.is_dir():
+            (corpus / "recordings").mkdir(parents=True)
+            for wav in sorted((FSDD / "recordings").glob("*_0.wav")):
+                (corpus / "recordings" / wav.name).symlink_to(wav)
+            (corpus / "speakers.json").symlink_to(FSDD / "speakers.json")
+        self.base.mkdir(parents=True)
+        profile = self.work / "kill-page.yaml"
+        profile.write_text(PAGE_PROFILE)
+        step("page: building the book the trials start from")
+        run(self.base, ["book", "--profile", str(profile), "--corpus", str(corpus)])
+
+    def fresh(self, root: Path) -> None:
+        """The built book without the page, its stamp and its HTML: only the page and the build run."""
+        shutil.copytree(self.base, root, symlinks=True)
+        (root / "book" / f"{self.stem}.ipynb").unlink()
+        for stamp in (root / "data/runs/book/stamps").glob(f"chapter_{self.stem.replace('/', '_')}-*.json"):
+            stamp.unlink()
+        shutil.rmtree(root / "_build")
+
+    def outputs(self, root: Path) -> dict[str, Path]:
+        return {"page": root / "book" / f"{self.stem}.ipynb", "html": root / "_build/html/book" / f"{self.stem}.html"}
+
+    def result(self, root: Path):
+        """The executed page's cells (sources, outputs, tags) and its HTML, but the seconds its steps
+        took where the page prints them: two uninterrupted runs differ in nothing else (checked)."""
+        import json
+
+        out = {}
+        for key, p in self.outputs(root).items():
+            text = p.read_text(encoding="utf-8") if p.is_file() else None
+            out[key] = _without_timings(text) if text is not None else None
+        if out["page"] is not None:
+            nb = json.loads(out["page"])
+            out["page"] = [(c["cell_type"], c["source"], c.get("outputs"), c["metadata"].get("tags")) for c in nb["cells"]]
+        return out
+
+    def partial(self, root: Path) -> bool:
+        """Killed with the page executing or executed (its working copy or the page on disk)."""
+        return any((root / "book/.work").rglob("*.ipynb")) or self.outputs(root)["page"].is_file()
+
+    def describe(self) -> str:
+        return ("`xaispec chapter explanations -p label digit -p fold 0 -p explainer lime` (its page removed from a "
+                "book built on 60 FSDD clips): the executed page and its HTML")
+
+
+def _without_timings(text: str) -> str:
+    import re
+
+    return re.sub(r"\d+(\.\d+)? s\b", "N s", text)
+
+
+KINDS = {"prepare": Prepare, "train": Train, "explain": Explain, "page": Page}
 
 
 def trials(kind, n: int, rng: random.Random) -> dict:
@@ -230,12 +326,12 @@ def report(results: list[dict], date: str) -> str:
                      f"| {losses} |")
     lines += ["", "Each trial: a fresh copy of the inputs, the step killed (SIGKILL to its process group) at a moment "
               "drawn uniformly from 5% to 95% of the reference's duration, then run again to completion. "
-              "'Work to resume': finished chunks (prepare), an epoch's checkpoint (train) or explanation files (explain) "
-              "were on disk when it was "
+              "'Work to resume': finished chunks (prepare), an epoch's checkpoint (train), explanation files (explain) "
+              "or the page's working copy (page) were on disk when it was "
               "killed, so the rerun resumed; the others were killed before (or, when the run was faster than the "
               "reference, after) and the rerun started over or found the work done. A loss: a rerun that fails, "
-              "differs from the reference (the store's bytes; every weight; every explanation file) or leaves a "
-              "temporary file. The page step has no trials yet."]
+              "differs from the reference (the store's bytes; every weight; every explanation file; the executed page "
+              "and its HTML) or leaves a temporary file or a page in the pages' working folder."]
     return "\n".join(lines)
 
 
