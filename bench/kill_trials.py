@@ -202,6 +202,7 @@ train:
 evaluate: {samples: 2, steps: 4, regions: 4, road_percents: [50], subsets: 4, infidelity_draws: 2,
            sensitivity_draws: 1, mask_percents: [10], sanity_samples: 1, sanity_layers: 1}
 book:
+  corpus: fsdd            # digits only (the slice replaces it): no emotion corpus
   labels: [digit]
   folds: [0]
   explain_labels: [digit]
@@ -254,14 +255,14 @@ class Page:
         return {"page": root / "book" / f"{self.stem}.ipynb", "html": root / "_build/html/book" / f"{self.stem}.html"}
 
     def result(self, root: Path):
-        """The executed page's cells (sources, outputs, tags) and its HTML, but the seconds its steps
-        took where the page prints them: two uninterrupted runs differ in nothing else (checked)."""
+        """The executed page's cells (sources, outputs, tags) and its HTML, without what two
+        uninterrupted runs may differ in (:func:`_comparable`)."""
         import json
 
         out = {}
         for key, p in self.outputs(root).items():
             text = p.read_text(encoding="utf-8") if p.is_file() else None
-            out[key] = _without_timings(text) if text is not None else None
+            out[key] = _comparable(text) if text is not None else None
         if out["page"] is not None:
             nb = json.loads(out["page"])
             out["page"] = [(c["cell_type"], c["source"], c.get("outputs"), c["metadata"].get("tags")) for c in nb["cells"]]
@@ -276,10 +277,13 @@ class Page:
                 "book built on 60 FSDD clips): the executed page and its HTML")
 
 
-def _without_timings(text: str) -> str:
+def _comparable(text: str) -> str:
+    """``text`` without the seconds a page prints and without Sphinx's cache-busting ``?v=``
+    query on asset links (a build into an existing ``_build`` adds it to mystnb's stylesheet,
+    killed or not: checked with two uninterrupted builds)."""
     import re
 
-    return re.sub(r"\d+(\.\d+)? s\b", "N s", text)
+    return re.sub(r"\?v=[0-9a-f]+\b", "", re.sub(r"\d+(\.\d+)? s\b", "N s", text))
 
 
 KINDS = {"prepare": Prepare, "train": Train, "explain": Explain, "page": Page}
@@ -293,6 +297,8 @@ def trials(kind, n: int, rng: random.Random) -> dict:
     step(f"{kind.name}: reference run")
     _, seconds = run(ref_root, kind.args)
     reference = kind.result(ref_root)
+    if isinstance(reference, dict) and any(v is None for v in reference.values()):
+        raise SystemExit(f"{kind.name}: the reference run left no {', '.join(k for k, v in reference.items() if v is None)}")
     rows = []
     for i in range(n):
         root = work / f"trial{i}"
@@ -309,7 +315,10 @@ def trials(kind, n: int, rng: random.Random) -> dict:
         step(f"{kind.name} trial {i}: killed after {delay:.1f} s ({'killed' if killed else 'had finished'}"
              f"{', unfinished work on disk' if partial else ''}), "
              f"rerun {'identical' if same else 'DIFFERENT'}, {len(left)} leftovers")
-        shutil.rmtree(root, ignore_errors=True)
+        if same and not left:
+            shutil.rmtree(root, ignore_errors=True)
+        else:   # kept for a look, with what differs
+            step(f"{kind.name} trial {i}: kept in {root}")
     return {"kind": kind, "seconds": seconds, "rows": rows}
 
 
