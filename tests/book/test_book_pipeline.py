@@ -203,13 +203,25 @@ def test_smoke_plan_covers_every_chapter_label_and_explainer(plan):
     kinds = {t.split(":")[0] for t in graph.tasks}
     assert kinds == {"corpus", "prepare", "splits", "train", "evaluate", "summarize", "explain", "measure",
                      "groundtruth", "chapter", "book"}
-    # the smoke book's one ground-truth page: the tone-burst cue, explained by every method of the book
+    # the smoke book's one ground-truth page: the tone-burst cue, learnt by AlexNet and AudioNet, each
+    # explained by every method of the book for that network
     assert [p for c, p in pages if c == "groundtruth"] == [{"cue": "tone"}]
     truth = graph["groundtruth:synthetic-cues-tone:cue:0:alexnet"]
+    wave = graph["groundtruth:synthetic-cues-tone:cue:0:audionet"]
     assert {d.split(":")[-1] for d in truth.deps} == set(plan.book["explainers"])
-    assert {d.split(":")[1] for d in truth.deps} == {"synthetic-cues-tone"}
-    assert graph["chapter:groundtruth/tone"].deps == (truth.id,)
-    assert graph["prepare:synthetic-cues-tone:alexnet"] and graph["splits:synthetic-cues-tone"]
+    assert {d.split(":")[-1] for d in wave.deps} == set(plan.book["audionet_explainers"])
+    assert {d.split(":")[4] for d in wave.deps} == {"audionet"}
+    assert {d.split(":")[1] for d in truth.deps + wave.deps} == {"synthetic-cues-tone"}
+    assert graph["chapter:groundtruth/tone"].deps == (truth.id, wave.id)
+    assert graph["prepare:synthetic-cues-tone:alexnet"] and graph["prepare:synthetic-cues-tone:audionet"]
+    assert graph["splits:synthetic-cues-tone"]
+    # without AudioNet on the cues (the quick book), neither its store nor its model is made
+    alone = BookPlan(plan.profile.with_overrides({"book.cue_models": ["alexnet"]}), plan.paths)
+    lean = alone.graph(alone.pages())
+    assert "prepare:synthetic-cues-tone:audionet" not in lean.tasks
+    assert not [t for t in lean.tasks if t.startswith("train:synthetic-cues-tone") and t.endswith("audionet")]
+    with pytest.raises(ParameterError, match="book.cue_models: 'cnn1d' is not a planted-cue model"):
+        BookPlan(plan.profile.with_overrides({"book.cue_models": ["cnn1d"]}), plan.paths)
     # a page's measurement waits for every explanation of its model, by every method of the book
     measure = graph["measure:synthetic-digits:digit:0:alexnet"]
     assert {d.split(":")[-1] for d in measure.deps} == set(plan.book["explainers"])
@@ -247,8 +259,10 @@ def test_audionet_is_trained_beside_alexnet_and_explained_on_its_waveform_pages(
         assert {d.split(":")[-1] for d in deps if ":alexnet:" in d} == set(methods) & set(plan.book["explainers"])
         options = graph[f"explain:synthetic-digits:{label}:0:audionet:lrp"].config["options"]
         assert options["figures"] is False and options["wrong"] == options["correct"] == 0
-    # without AudioNet: no waveform store, no AudioNet model, no waveform page (and asking for one is refused)
-    off = BookPlan(load_profile("smoke").with_overrides({"book.audionet": False}), Paths(tmp_path / "off"))
+    # without AudioNet: no waveform store, no AudioNet model, no waveform page (and asking for one is refused);
+    # the planted cues' AudioNet is book.cue_models's
+    off = BookPlan(load_profile("smoke").with_overrides({"book.audionet": False, "book.cue_models": ["alexnet"]}),
+                   Paths(tmp_path / "off"))
     graph = off.graph()
     assert not [t for t in graph.tasks if "audionet" in t or t.startswith("chapter:waveforms")]
     with pytest.raises(ParameterError, match="waveforms: this book trains no AudioNet"):

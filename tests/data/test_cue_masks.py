@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xaispec.data.prepare import prepare
-from xaispec.data.rows import MASK_DB, cue_mask, has_masks
+from xaispec.data.rows import MASK_DB, cue_mask, cue_time_mask, has_masks
 from xaispec.data.store import Store
 from xaispec.data.synth import cue_signal, read_cue_manifest, synthesize_cues
 from xaispec.evaluation.localisation import localisation
@@ -36,13 +36,15 @@ def stores(tmp_path_factory):
         corpus = synthesize_cues(root / kind, kind=kind, speakers=2, clips=2, seed=1, progress=False)
         result = prepare(f"synthetic-cues-{kind}", corpus, out_dir=root / f"{kind}-store", workers=1,
                          progress=False)
-        out[kind] = (corpus, Store(result.store))
+        waves = prepare(f"synthetic-cues-{kind}", corpus, representation="audionet", out_dir=root / f"{kind}-waves",
+                        workers=1, progress=False)
+        out[kind] = (corpus, Store(result.store), Store(waves.store))
     return out
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_masks_are_the_cue_alone_through_the_study_stft(stores, kind):
-    corpus, store = stores[kind]
+    corpus, store, _ = stores[kind]
     masks = store.load(name="mask")
     records = read_cue_manifest(corpus)
     assert masks.dtype == np.uint8 and masks.shape == (len(store.index), 227, 227)
@@ -55,8 +57,48 @@ def test_masks_are_the_cue_alone_through_the_study_stft(stores, kind):
         assert 0 < masks[i].sum() < masks[i].size * {"tone": 0.01, "pair": 0.02, "clicks": 0.6}[kind]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_waveform_masks_are_the_samples_nearest_the_cue_columns(stores, kind):
+    """The AudioNet store's mask: the samples whose nearest spectrogram column (frame k + 2 of the
+    study's STFT, centred on sample 35 (k + 2)) holds a cell of the study's mask of the cue."""
+    corpus, _, waves = stores[kind]
+    masks = waves.load(name="mask")
+    records = read_cue_manifest(corpus)
+    assert masks.dtype == np.uint8 and masks.shape == (len(waves.index), 8000)
+    centres = 35 * (np.arange(227) + 2)
+    nearest = np.abs(np.arange(8000)[:, None] - centres[None, :]).argmin(axis=1)   # ties: the earlier column
+    for i, row in waves.index.iterrows():
+        cue = np.round(cue_signal(records[row["path"]]["cue"], sample_rate=SR, length=LENGTH)).astype(np.int16)
+        columns = (study_db(cue, int(row["offset"])) >= -MASK_DB).any(axis=0)
+        assert np.array_equal(masks[i].astype(bool), columns[nearest]), row["path"]
+        # the same second as the spectrogram's: the cue's samples are where its energy is
+        alone = np.zeros(8000)
+        alone[int(row["offset"]):int(row["offset"]) + LENGTH // 2] = cue[::2]   # 16 kHz -> 8 kHz, roughly
+        energy = alone ** 2
+        assert energy[masks[i].astype(bool)].sum() > 0.9 * energy.sum(), row["path"]
+
+
+def test_waveform_mask_and_complement_score_one_and_zero_in_time(stores):
+    """A waveform's maps are scored in the spectrogram's columns: relevance on the cue's samples
+    alone scores 1, on the other samples 0; the columns are the spectrogram mask's."""
+    from xaispec.models.runs import ModelSpec
+    from xaispec.study.groundtruth import scored
+
+    _, store, waves = stores["tone"]
+    masks = waves.load(name="mask").astype(bool)
+    task = ModelSpec("cue", 0, "audionet")
+    maps, columns = scored(task, masks.astype(float), masks)
+    assert columns.shape == (len(masks), 227)
+    assert np.array_equal(columns, store.load(name="mask").astype(bool).any(axis=1))
+    perfect = localisation(maps, columns)
+    for name in ("relevance_mass", "relevance_rank", "pointing_game", "localisation_auc"):
+        assert np.allclose(perfect[name].values, 1.0), name
+    wrong = localisation(scored(task, (~masks).astype(float), masks)[0], columns)
+    assert np.allclose(wrong["relevance_mass"].values, 0.0)
+
+
 def test_tone_mask_sits_at_the_tone_and_its_time(stores):
-    corpus, store = stores["tone"]
+    corpus, store, _ = stores["tone"]
     records = read_cue_manifest(corpus)
     masks = store.load(name="mask")
     hz_per_row, hop = 8000 / 455, 35   # the STFT's bin spacing and hop at 8 kHz
@@ -94,7 +136,7 @@ def test_mask_and_complement_score_one_and_zero(stores):
 
 
 def test_moved_cue_moves_its_mask(stores):
-    corpus, store = stores["tone"]
+    corpus, store, _ = stores["tone"]
     rec = read_cue_manifest(corpus)[store.index["path"][0]]
     offset = int(store.index["offset"][0])
     here = cue_mask(np.round(cue_signal(rec["cue"], sample_rate=SR, length=LENGTH)), sr=SR, offset=offset)
@@ -110,6 +152,8 @@ def test_only_cue_corpora_have_masks(fsdd, tmp_path):
     assert has_masks("synthetic-cues-noise") and not has_masks("fsdd") and not has_masks("audiomnist")
     result = prepare("fsdd", fsdd, out_dir=tmp_path, limit=4, workers=1, progress=False)
     assert "mask" not in Store(result.store).arrays
+    waves = prepare("fsdd", fsdd, representation="audionet", out_dir=tmp_path / "w", limit=4, workers=1, progress=False)
+    assert "mask" not in Store(waves.store).arrays
 
 
 def test_missing_or_silent_cue_skips_the_clip_naming_the_file(tmp_path):

@@ -113,6 +113,13 @@ def test_the_floors_random_noise_and_the_input_energy():
     e = get_explainer("energy", model).explain(x, targets=[0, 1, 0])
     np.testing.assert_allclose(e.maps, x[..., 0] - x.reshape(3, -1).min(axis=1)[:, None, None], atol=1e-6)
     assert e.maps.min() == 0 and np.all(e.targets == [0, 1, 0])
+    # a waveform's energy: its amplitude, silence (0) lowest, whatever the sign of a sample
+    wave = keras.Sequential([keras.Input((8, 1)), L.Flatten(), L.Dense(2, activation="softmax")])
+    y = np.array([[0.0, 0.5, -1.0, 0.0, 0.25, -0.25, 0.0, 2.0]], dtype=np.float32)[..., None]
+    amp = get_explainer("energy", wave, of="amplitude").explain(y, targets=0).maps
+    np.testing.assert_array_equal(amp, [[0.0, 0.5, 1.0, 0.0, 0.25, 0.25, 0.0, 2.0]])
+    with pytest.raises(ParameterError, match="energy: of='power' is not 'level'"):
+        get_explainer("energy", wave, of="power").explain(y, targets=0)
     r1 = get_explainer("random", model, seed=5).explain(x, targets=0)
     r2 = get_explainer("random", model, seed=5).explain(x, targets=0)
     np.testing.assert_array_equal(r1.maps, r2.maps)

@@ -405,6 +405,12 @@ def test_epochs_come_from_the_model_the_label_then_the_cue_kind():
     assert settings(quick.with_overrides({"train.cue_epochs": {"pair": 9}}), "alexnet", "cue",
                     "synthetic-cues-pair")["epochs"] == 9
     assert settings(quick, "alexnet", "cue")["epochs"] == 4
+    # a model's own count for a label comes over the label's: AudioNet learns the tone cue in fewer
+    wave = quick.with_overrides({"train.audionet.label_epochs": {"cue": 2}})
+    assert settings(wave, "audionet", "cue", "synthetic-cues-tone")["epochs"] == 2
+    assert settings(wave, "alexnet", "cue", "synthetic-cues-tone")["epochs"] == 4
+    assert settings(wave, "audionet", "gender")["epochs"] == 2                     # train.label_epochs still
+    assert "label_epochs" not in settings(wave, "audionet", "cue")
     # a corpus that is not a cue corpus, or another label, never takes a cue kind's count
     assert settings(quick, "alexnet", "digit", "synthetic-cues-tone")["epochs"] == 1
     assert settings(quick, "alexnet", "cue", "synthetic-digits")["epochs"] == 4

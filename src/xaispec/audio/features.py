@@ -155,6 +155,16 @@ def embedded_second(samples: np.ndarray, *, sr: int, offset: int, mode: str = "e
     return embed(x, offset=offset)
 
 
+def sample_columns() -> np.ndarray:
+    """The spectrogram column each sample of an embedded second belongs to, shape (8000,).
+
+    Column ``j`` is STFT frame ``j + 2``, centred on sample ``35 (j + 2)``; a sample belongs
+    to the column whose centre is nearest (samples before the first centre to column 0,
+    after the last to column 226). Pools waveform values into the spectrogram's time axis.
+    """
+    return np.clip(np.rint(np.arange(ALEXNET_LEN) / HOP - FIRST_FRAME).astype(int), 0, ALEXNET_SHAPE[1] - 1)
+
+
 def draw_offset(n: int, rng: np.random.Generator, *, length: int = ALEXNET_LEN) -> int:
     """Random embedding offset in ``[0, length - n)`` like the study's ``randint`` (0 if full)."""
     return int(rng.integers(0, length - n)) if n < length else 0

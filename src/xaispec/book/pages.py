@@ -24,6 +24,9 @@ from .chapters import CHAPTERS, EMOTION_EXPLAINERS, WAVEFORM_EXPLAINERS
 from .corpora import corpus_label, cue_corpus, resolve_corpora
 from .state import state_dir
 
+#: the networks a planted-cue corpus can train: the spectrogram's and the waveform's
+CUE_MODELS = ("alexnet", "audionet")
+
 
 
 @dataclass
@@ -56,6 +59,10 @@ class BookPages:
         bad = [k for k in self.book["cues"] if k not in CUE_KINDS]
         if bad:
             raise ParameterError(f"book.cues: {bad[0]!r} is not a cue kind; valid kinds: {', '.join(CUE_KINDS)}")
+        bad = [m for m in self.book["cue_models"] if m not in CUE_MODELS]
+        if bad or not self.book["cue_models"]:
+            raise ParameterError(f"book.cue_models: {(bad or [[]])[0]!r} is not a planted-cue model; "
+                                 f"give one or more of {', '.join(CUE_MODELS)}")
         for kind in self.book["cues"]:   # the planted-cue corpora of the ground-truth pages
             self.corpora.setdefault(f"cues-{kind}", {"name": cue_corpus(kind), "source": None})
         self.root = str(self.paths.root)
@@ -160,6 +167,15 @@ class BookPages:
         if model == "audionet":
             return list(self.book["audionet_explainers"]) if self.book["audionet"] else []
         return list(self.book["explainers"] if model == "alexnet" else self.book["emotion_explainers"])
+
+    def cue_models(self) -> list[str]:
+        """The networks trained on each planted-cue corpus (``book.cue_models``), AlexNet first."""
+        return [m for m in CUE_MODELS if m in self.book["cue_models"]]
+
+    def cue_explainers(self, model: str) -> list[str]:
+        """The methods that explain a planted-cue ``model``: AlexNet's and AudioNet's of the book
+        (AudioNet's even where ``book.audionet`` trains none on the digits)."""
+        return list(self.book["audionet_explainers"]) if model == "audionet" else self.explainers("alexnet")
 
     def digit_models(self) -> list[str]:
         """The networks trained on every label and fold of the digit corpus: AlexNet, and AudioNet
@@ -336,6 +352,7 @@ class BookPages:
             out.update(params)
             out["fold"] = self.cue_fold()
             out["methods"] = self.explainers("alexnet")
+            out["models"] = self.cue_models()
         elif chapter == "emotions":
             out["corpus"] = self.corpus("emotions")
             out.update(params)

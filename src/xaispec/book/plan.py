@@ -78,8 +78,8 @@ class BookPlan(BookPages):
             graph.add(Task(f"corpus:{spec.name}", step_corpus,
                            dict(self._common(corpus), source=entry["source"]),
                            outputs=(str(root_dir),), config=cfg_corpus))
-            if spec.kind == "cues":
-                reps = ["alexnet"]
+            if spec.kind == "cues":   # the waveform store too when AudioNet learns the cues
+                reps = self.cue_models()
             elif kind == "digits":   # the waveform store too when AudioNet is trained beside AlexNet
                 reps = ["alexnet", "audionet"] if self.book["audionet"] else ["alexnet"]
             else:
@@ -186,21 +186,21 @@ class BookPlan(BookPages):
                                "explain": [graph[d].config for d in deps]}))
         return mid
 
-    def groundtruth_task(self, graph: Graph, cue: str) -> str:
-        """Add the planted-cue model of cue kind ``cue``, its explanations by every method of the
-        book, their localisation and the controls; return the ground-truth task's id."""
+    def groundtruth_task(self, graph: Graph, cue: str, model: str = "alexnet") -> str:
+        """Add the planted-cue ``model`` of cue kind ``cue``, its explanations by every method of
+        the book for that model, their localisation and the controls; return the ground-truth task's id."""
         from ..data.corpora import get_corpus
         from ..study.groundtruth import groundtruth_paths
 
         kind, fold = f"cues-{cue}", self.cue_fold()
         name = get_corpus(self.corpus(kind)).name
-        methods = self.explainers("alexnet")
-        deps = tuple(self.explain_task(graph, kind, "cue", fold, "alexnet", m) for m in methods)
-        params = {m: dict(self.book["explainer_params"].get("alexnet", {}).get(m, {})) for m in methods}
-        outputs = tuple(str(p) for p in groundtruth_paths(self.run(kind), ModelSpec("cue", fold)).values())
-        gid = f"groundtruth:{name}:cue:{fold}:alexnet"
+        methods = self.cue_explainers(model)
+        deps = tuple(self.explain_task(graph, kind, "cue", fold, model, m) for m in methods)
+        params = {m: dict(self.book["explainer_params"].get(model, {}).get(m, {})) for m in methods}
+        outputs = tuple(str(p) for p in groundtruth_paths(self.run(kind), ModelSpec("cue", fold, model)).values())
+        gid = f"groundtruth:{name}:cue:{fold}:{model}"
         graph.add(Task(gid, step_groundtruth, dict(self._common(self.corpus(kind)), fold=fold, methods=methods,
-                                                   params=params, explained=self.book["cue_moved"]),
+                                                   params=params, explained=self.book["cue_moved"], model=model),
                        deps=deps, outputs=outputs,
                        config={"methods": methods, "params": params, "explained": self.book["cue_moved"],
                                "explain": [graph[d].config for d in deps]}))
@@ -254,7 +254,7 @@ class BookPlan(BookPages):
             kind, model = ("emotions", "cnn1d") if params["label"] == "emotion" else ("digits", "alexnet")
             return (self.measure_task(graph, kind, params["label"], params["fold"], model),)
         if chapter == "groundtruth":
-            return (self.groundtruth_task(graph, params["cue"]),)
+            return tuple(self.groundtruth_task(graph, params["cue"], model) for model in self.cue_models())
         if chapter == "information":
             return (self.model_tasks(graph, "digits", params["label"], params["fold"], "alexnet"),)
         if chapter == "emotions":

@@ -87,6 +87,8 @@ class PrepareConfig:
                 out["mask_db"] = MASK_DB
         elif self.representation == "audionet":
             out.update(sr=F.ALEXNET_SR, length=F.ALEXNET_LEN)
+            if has_masks(self.corpus):
+                out["mask_db"] = MASK_DB
         else:
             out.update(sr=F.MEL_SR, offset=F.MEL_OFFSET, duration=F.MEL_DURATION,
                        noise_factor=F.NOISE_FACTOR)

@@ -50,8 +50,14 @@ def _embedded(path: Path, sample_id: str, cfg: PrepareConfig):
 
 
 def _audionet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
-    meta, x, _ = _embedded(path, sample_id, cfg)
-    return meta, {"x": x.astype(np.float32)}
+    meta, x, audio = _embedded(path, sample_id, cfg)
+    arrays = {"x": x.astype(np.float32)}
+    if has_masks(cfg.corpus):
+        if meta["cropped"]:
+            raise DataError(f"{path}: longer than 1 s at 8 kHz; a planted-cue clip must fit, "
+                            "or its mask would not match its waveform")
+        arrays["mask"] = _cue_mask(path, audio, meta["offset"], cfg.mode, waveform=True)
+    return meta, arrays
 
 
 def _alexnet(path: Path, sample_id: str, cfg: PrepareConfig) -> tuple[dict, dict]:
@@ -72,7 +78,7 @@ MASK_DB = 20.0
 
 
 def has_masks(corpus: str) -> bool:
-    """Whether a corpus's AlexNet store holds ground-truth masks (the planted-cue corpora)."""
+    """Whether a corpus's AlexNet and AudioNet stores hold ground-truth masks (the planted-cue corpora)."""
     return corpus in CORPORA and get_corpus(corpus).kind == "cues"   # a manifest corpus has none
 
 
@@ -101,8 +107,27 @@ def cue_mask(cue: np.ndarray, *, sr: int, offset: int, mode: str = "exact") -> n
     return (db >= -MASK_DB).astype(np.uint8)
 
 
-def _cue_mask(path: Path, audio, offset: int, mode: str) -> np.ndarray:
-    """The mask of a clip's stored cue (see :func:`cue_mask`); a missing, mismatched or silent cue skips the clip."""
+def cue_time_mask(cue: np.ndarray, *, sr: int, offset: int, mode: str = "exact") -> np.ndarray:
+    """A planted cue's ground truth in the waveform's geometry: the samples nearest the
+    spectrogram columns that hold a cell of its :func:`cue_mask`.
+
+    A waveform has no frequency axis, so its ground truth is where in time the cue's
+    footprint lies, at the spectrogram's resolution (a column every 35 samples; each sample
+    belongs to the column whose centre is nearest, as in
+    :func:`xaispec.audio.features.sample_columns`).
+
+    Returns
+    -------
+    np.ndarray, shape (8000,), uint8
+        1 on the cue's samples, 0 elsewhere.
+    """
+    columns = cue_mask(cue, sr=sr, offset=offset, mode=mode).any(axis=0)
+    return columns[F.sample_columns()].astype(np.uint8)
+
+
+def _cue_mask(path: Path, audio, offset: int, mode: str, *, waveform: bool = False) -> np.ndarray:
+    """The mask of a clip's stored cue (:func:`cue_mask`, or :func:`cue_time_mask` for a
+    ``waveform``); a missing, mismatched or silent cue skips the clip."""
     root = path.parents[2]   # the clip is root/clips/NN/name.wav
     cue_rel = companion_paths(path.relative_to(root).as_posix())["cue"]
     if not (root / cue_rel).is_file():
@@ -113,7 +138,7 @@ def _cue_mask(path: Path, audio, offset: int, mode: str) -> np.ndarray:
                         f"the clip {len(audio.samples)} at {audio.sr} Hz")
     if not np.any(cue.samples):
         raise DataError(f"{path}: its cue file {cue_rel} is silent, so it has no ground-truth cells")
-    return cue_mask(cue.samples, sr=audio.sr, offset=offset, mode=mode)
+    return (cue_time_mask if waveform else cue_mask)(cue.samples, sr=audio.sr, offset=offset, mode=mode)
 
 
 def _mel_meta(path: Path) -> dict:
@@ -156,11 +181,12 @@ ARRAYS = {
 
 
 def arrays(representation: str, corpus: str) -> dict:
-    """The arrays of a store: its representation's, plus the ground-truth ``mask`` (uint8,
-    one per spectrogram) in the AlexNet store of a planted-cue corpus."""
+    """The arrays of a store: its representation's, plus the ground-truth ``mask`` (uint8, the
+    shape of one input: cells of a spectrogram, samples of a waveform) in the AlexNet and
+    AudioNet stores of a planted-cue corpus."""
     out = dict(ARRAYS[representation])
-    if representation == "alexnet" and has_masks(corpus):
-        out["mask"] = (F.ALEXNET_SHAPE, "|u1")
+    if representation in ("alexnet", "audionet") and has_masks(corpus):
+        out["mask"] = (ARRAYS[representation]["x"][0], "|u1")
     return out
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio.features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, FIRST_FRAME, HOP
+from ..audio.features import ALEXNET_LEN, ALEXNET_SHAPE, ALEXNET_SR, FIRST_FRAME, HOP, sample_columns
 from ..errors import ParameterError
 
 
@@ -68,11 +68,30 @@ def waveform_time_profile(relevance) -> np.ndarray:
     pos = np.maximum(np.nan_to_num(r), 0.0)
     # each sample goes to the column whose centre is nearest (samples before the first and
     # after the last centre to those columns)
-    column = np.clip(np.rint((np.arange(ALEXNET_LEN) / HOP) - FIRST_FRAME).astype(int), 0, ALEXNET_SHAPE[1] - 1)
+    column = sample_columns()
     out = np.zeros((len(pos), ALEXNET_SHAPE[1]))
     for i in range(len(pos)):
         out[i] = np.bincount(column, weights=pos[i], minlength=ALEXNET_SHAPE[1])
     return _shares(out)
+
+
+def waveform_column_mask(masks) -> np.ndarray:
+    """Waveform ground-truth masks in the spectrogram's columns: a column is in the mask
+    when any of its samples is (see :func:`xaispec.audio.features.sample_columns`).
+
+    Parameters
+    ----------
+    masks : array-like, shape (n, 8000), bool
+
+    Returns
+    -------
+    np.ndarray, shape (n, 227), bool
+    """
+    g = np.asarray(masks).reshape(len(masks), -1).astype(bool)
+    if g.shape[1] != ALEXNET_LEN:
+        raise ParameterError(f"masks of shape {np.shape(masks)} are not (n, {ALEXNET_LEN})")
+    column = sample_columns()
+    return np.stack([np.bincount(column, weights=gi, minlength=ALEXNET_SHAPE[1]) > 0 for gi in g])
 
 
 def waveform_frequency_profile(x, relevance, *, smooth_ms: float = 20.0) -> np.ndarray:

@@ -153,3 +153,57 @@ def maps_with_truth(inputs: np.ndarray, maps: dict[str, np.ndarray], masks: np.n
         axes[i, 0].set_ylabel(titles[i], fontsize=6)
     fig.suptitle(title, fontsize=9)
     return finish(fig, path)
+
+
+def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of True in a 1-D mask, as (first, last + 1) index pairs."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def time_maps_with_truth(waveforms: np.ndarray, profiles: dict[str, np.ndarray], masks: np.ndarray,
+                         titles: list[str], *, seconds: np.ndarray, title: str, path=None) -> Figure:
+    """One row per sample: its waveform, then every method's positive relevance per time column,
+    the ground-truth columns shaded on each.
+
+    Parameters
+    ----------
+    waveforms : np.ndarray, shape (n, L)
+        The model inputs (one second).
+    profiles : dict
+        Method -> (n, C) positive relevance per column, each row drawn scaled to its maximum.
+    masks : np.ndarray, shape (n, C), bool
+        The columns that hold the cue, shaded in cyan.
+    titles : list of str
+        A label per sample (row).
+    seconds : np.ndarray, shape (C,)
+        Each column's centre in seconds.
+    """
+    n, k = len(waveforms), len(profiles) + 1
+    fig = Figure(figsize=(1.7 * k + 0.8, 1.1 * n + 0.6), layout="constrained")
+    axes = fig.subplots(max(n, 1), k, squeeze=False, sharex=True)
+    length = waveforms.shape[1] if n else 1
+    step = float(seconds[1] - seconds[0]) if len(seconds) > 1 else 1.0
+    for i in range(n):
+        t = np.linspace(0, seconds[-1] + step / 2, length) if len(seconds) else np.arange(length)
+        panels = [("input", t, waveforms[i])] + [(m, seconds, np.nan_to_num(a[i])) for m, a in profiles.items()]
+        for j, (name, x, y) in enumerate(panels):
+            ax = axes[i, j]
+            for a, b in _spans(masks[i]):
+                ax.axvspan(seconds[a] - step / 2, seconds[b - 1] + step / 2, color="cyan", alpha=0.35, lw=0)
+            if name == "input":
+                ax.plot(x, y, color="0.3", lw=0.4)
+            else:
+                top = float(np.max(y)) or 1.0
+                ax.fill_between(x, y / top, color="C3", lw=0)
+                ax.set_ylim(0, 1.05)
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("input" if name == "input" else method_name(name), fontsize=7)
+            if i < n - 1:
+                ax.tick_params(labelbottom=False)
+            else:
+                ax.tick_params(labelsize=6)
+        axes[i, 0].set_ylabel(titles[i], fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    return finish(fig, path)

@@ -27,7 +27,7 @@ from .architectures import MODELS, PREFIX
 EMOTION_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 #: label -> models that can learn it (the first is the default)
 LABEL_MODELS = {"digit": ("alexnet", "audionet"), "gender": ("alexnet", "audionet"), "emotion": ("cnn1d", "cnn2d", "alexnet"),
-                "cue": ("alexnet",)}
+                "cue": ("alexnet", "audionet")}
 #: the index column each label's classes are read from (a manifest's own label: its column)
 LABEL_COLUMNS = {"digit": "digit", "gender": "sex", "emotion": "emotion", "cue": "cue"}
 #: the models that learn a manifest's own label column (e.g. ``accent``): the spectrogram's and the waveform's

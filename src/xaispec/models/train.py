@@ -49,17 +49,16 @@ def work_units(n_train: int, n_validate: int, epochs: int) -> dict:
 def settings(profile, model: str, label: str | None = None, corpus: str | None = None) -> dict:
     """The training settings of ``model`` in ``profile``, with the shared ones.
 
-    A label's own epoch count (``train.label_epochs``, 0 = the model's) replaces the model's,
-    and for the ``cue`` label of a planted-cue corpus ``synthetic-cues-KIND`` the kind's
-    (``train.cue_epochs``, 0 = the label's): a noise band is learnt in far fewer epochs than a
-    tone burst.
+    Epochs: the model's, replaced in turn by the label's (``train.label_epochs``), the model's own
+    for the label (``train.MODEL.label_epochs``) and, for the ``cue`` label of a corpus
+    ``synthetic-cues-KIND``, the kind's (``train.cue_epochs``); 0 leaves the count before it.
     """
     out = dict(profile.get(f"train.{model}"))
-    if label is not None and profile.get("train.label_epochs").get(label, 0):
-        out["epochs"] = int(profile.get("train.label_epochs")[label])
     kind = corpus.rsplit("-", 1)[-1] if label == "cue" and corpus and corpus.startswith("synthetic-cues-") else None
-    if kind and (profile.get("train.cue_epochs") or {}).get(kind, 0):
-        out["epochs"] = int(profile.get("train.cue_epochs")[kind])
+    for counts, key in ((profile.get("train.label_epochs"), label), (out.pop("label_epochs", None) or {}, label),
+                        (profile.get("train.cue_epochs") or {}, kind)):
+        if key is not None and counts.get(key, 0):
+            out["epochs"] = int(counts[key])
     out.update(scaling=profile.get("train.scaling"), mixed_precision=profile.get("train.mixed_precision"),
                study_sigmoid=profile.get("train.study_sigmoid"), validate_max=profile.get("train.validate_max"),
                seed=profile.get("seed"))

@@ -1,7 +1,11 @@
 """Ground truth: explanations scored where the evidence is known (the planted-cue corpora).
 
 On a planted-cue corpus the label is carried only by a cue whose cells are stored beside
-each spectrogram (the store's ``mask``). Two functions use it for one trained model:
+each spectrogram (the AlexNet store's ``mask``) and whose samples are stored beside each
+waveform (the AudioNet store's: the samples of the spectrogram columns the cue's cells lie
+in). A spectrogram model's maps are scored cell by cell; a waveform model's, which have no
+frequency axis, in time: its relevance and its mask pooled into the spectrogram's 227
+columns (:func:`scored`). Two functions use it for one trained model:
 
 - :func:`localise`: the localisation metrics (relevance mass and rank accuracy, pointing
   game, AUC; :mod:`xaispec.evaluation.localisation`) of every method's maps and of the
@@ -42,6 +46,21 @@ def groundtruth_paths(run: Run, task: ModelSpec) -> dict[str, Path]:
     return {"csv": stem.with_suffix(".csv"), "summary": stem.with_name(stem.name + "_summary.csv"),
             "json": stem.with_suffix(".json"), "controls": stem.with_name(stem.name + "_controls.json"),
             "controls_samples": stem.with_name(stem.name + "_controls.csv")}
+
+
+def scored(task: ModelSpec, maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maps and masks in the geometry the ground truth is scored in.
+
+    A spectrogram model's as they are (n, 227, 227). A waveform model's (n, 8000) in the
+    spectrogram's time columns (n, 227): each column's positive relevance
+    (:func:`~xaispec.evaluation.profiles.waveform_time_profile`) and whether it holds a
+    sample of the cue (:func:`~xaispec.evaluation.profiles.waveform_column_mask`).
+    """
+    if task.model == "audionet":
+        from ..evaluation.profiles import waveform_column_mask, waveform_time_profile
+
+        return waveform_time_profile(maps), waveform_column_mask(masks)
+    return maps, masks
 
 
 def _inputs(run: Run, task: ModelSpec, table: pd.DataFrame):
@@ -123,7 +142,9 @@ def localise(run: Run, task: ModelSpec, *, methods, seed: int = 0, model=None) -
     for m, e in expls.items():
         where = {str(sid): i for i, sid in enumerate(e.extra["sample_ids"])}
         maps[m] = e.maps[[where[s] for s in ids]]
-    maps.update(floor_maps(model, x))
+    maps.update(floor_maps(model, x, waveform=task.model == "audionet"))
+    maps = {m: scored(task, a, masks)[0] for m, a in maps.items()}
+    masks = scored(task, masks, masks)[1]
     scores = {m: localisation(maps[m], masks) for m in maps}
     rows = long_table(scores, ids)
     summary = summarise(rows, {metric: True for metric in METRICS}, seed=seed)
@@ -132,7 +153,8 @@ def localise(run: Run, task: ModelSpec, *, methods, seed: int = 0, model=None) -
     write_text_atomic(paths["summary"], summary.to_csv(index=False))
     write_json_atomic(paths["json"], {
         "task": task.name, "cue": _cue_kind(run), "methods": list(maps), "floors": list(FLOORS), "sample_ids": ids,
-        "seed": seed, "mask_db": MASK_DB,
+        "seed": seed, "mask_db": MASK_DB, "model": task.model,
+        "geometry": "time columns" if task.model == "audionet" else "cells",
         "mask_cells": [int(m.sum()) for m in masks], "cells": int(masks[0].size),
         "explanations": {m: str(result_paths(run, task, m)[1].name) for m in names},
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "provenance": provenance_record()})
@@ -155,12 +177,15 @@ def moved_onset(cue: dict, *, length: int, rng: np.random.Generator) -> int:
     return int(0 if cue["onset"] > latest / 2 else latest)
 
 
-def _spectrograms(signals: list[np.ndarray], offsets, *, sr: int, mode: str) -> np.ndarray:
+def _model_inputs(signals: list[np.ndarray], offsets, *, sr: int, mode: str, model: str) -> np.ndarray:
+    """Clips as the store holds them: embedded 8-kHz seconds (AudioNet), their dB spectrograms (AlexNet)."""
     from ..audio import features as F
 
+    seconds = [F.embedded_second(s, sr=sr, offset=int(o), mode=mode) for s, o in zip(signals, offsets)]
+    if model == "audionet":
+        return np.stack(seconds).astype(np.float32)
     spectrogram = F.alexnet_spectrogram if mode == "exact" else F.alexnet_spectrogram_fast
-    return np.stack([spectrogram(F.embedded_second(s, sr=sr, offset=int(o), mode=mode))
-                     for s, o in zip(signals, offsets)])
+    return np.stack([spectrogram(x) for x in seconds])
 
 
 def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict | None = None,
@@ -196,7 +221,7 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
 
     from ..audio.reading import read_audio
     from ..data.corpora import companion_paths
-    from ..data.rows import cue_mask
+    from ..data.rows import cue_mask, cue_time_mask
     from ..data.synth import cue_signal, read_cue_manifest
     from ..evaluation.localisation import localisation
     from ..explain import METHODS, get_explainer, predict
@@ -215,7 +240,7 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
     scaling = load_scaling(run, task)
 
     def to_input(signals, offsets, sr):
-        return apply_scaling(_spectrograms(signals, offsets, sr=sr, mode=mode), scaling)
+        return apply_scaling(_model_inputs(signals, offsets, sr=sr, mode=mode, model=task.model), scaling)
 
     speech, moved, moved_cues, srs = [], [], [], []
     rng = np.random.default_rng(seed)
@@ -248,7 +273,8 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
     # the maps of moved clips: do they follow the cue to its new cells?
     pick = np.flatnonzero((before == actual) & (after == before))[:explained]
     old_masks = store.load(table["row"].to_numpy(dtype=np.int64)[pick], name="mask").astype(bool)
-    new_masks = np.stack([cue_mask(moved_cues[i], sr=sr, offset=int(offsets[i]), mode=mode) for i in pick]).astype(bool) \
+    truth = cue_time_mask if task.model == "audionet" else cue_mask
+    new_masks = np.stack([truth(moved_cues[i], sr=sr, offset=int(offsets[i]), mode=mode) for i in pick]).astype(bool) \
         if len(pick) else old_masks
     per_sample = []
     for method in methods if len(pick) else ():
@@ -260,8 +286,8 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
 
             p["background"] = background_rows(run, task, store, scaling, seed)
         maps = get_explainer(method, model, **p).explain(x_moved[pick], targets=before[pick]).maps
-        on_new = localisation(maps, new_masks)["relevance_mass"].values
-        on_old = localisation(maps, old_masks & ~new_masks)["relevance_mass"].values
+        on_new = localisation(*scored(task, maps, new_masks))["relevance_mass"].values
+        on_old = localisation(*scored(task, maps, old_masks & ~new_masks))["relevance_mass"].values
         out["follows"][method] = {"mass_moved": float(np.nanmean(on_new)), "mass_left": float(np.nanmean(on_old)),
                                   "n": int(len(pick))}
         per_sample += [{"method": method, "sample_id": table["sample_id"][i], "mass_moved": float(a),

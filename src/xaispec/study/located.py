@@ -12,7 +12,7 @@ from ..evaluation.summary import FLOORS, method_table
 from ..figures import evaluation as figs
 from ..figures.paths import method_name
 from ..models.runs import ModelSpec, Run
-from .groundtruth import METRICS, read_groundtruth
+from .groundtruth import METRICS, read_groundtruth, scored
 
 #: the metrics' names in the tables
 METRIC_NAMES = {"relevance_mass": "relevance mass", "relevance_rank": "relevance rank",
@@ -40,6 +40,12 @@ class Located:
     record: dict
     controls: dict
     controls_samples: pd.DataFrame
+
+    @property
+    def where(self) -> str:
+        """What the ground truth marks in this model's input: the cue's ``cells`` of a spectrogram,
+        its ``time columns`` for a waveform."""
+        return str(self.record.get("geometry", "cells"))
 
     @property
     def methods(self) -> list[str]:
@@ -126,6 +132,14 @@ def truth_figure(g: Located, *, samples: int = 4):
         where = {str(s): i for i, s in enumerate(e.extra["sample_ids"])}
         maps[m] = e.maps[[where[s] for s in ids]]
     titles = [f"class {a}, pred. {p}" for a, p in zip(table["actual"], table["predicted"])]
+    if g.task.model == "audionet":   # in time: each method's positive relevance per spectrogram column
+        from ..evaluation.profiles import column_centres
+
+        columns = scored(g.task, masks, masks)[1]
+        profiles = {m: scored(g.task, a, masks)[0] for m, a in maps.items()}
+        return figs.time_maps_with_truth(inputs, profiles, columns, titles, seconds=column_centres() / 8000.0,
+                                         title=f"{g.task.name}: relevance in time (positive part) and the cue's "
+                                               "columns (shaded)")
     return figs.maps_with_truth(inputs, maps, masks, titles,
                                 title=f"{g.task.name}: maps (positive part) and the cue's cells (outlined)")
 
@@ -173,7 +187,7 @@ def verdict_text(g: Located) -> str:
     bad = [method_name(m) for m, ok in beat.items() if not ok]
     best, value = _best(g, "relevance_mass")
     if best:
-        out.append(f"On relevance mass, the share of positive attribution inside the cue's cells, "
+        out.append(f"On relevance mass, the share of positive attribution inside the cue's {g.where}, "
                    f"{method_name(best)} is highest ({value:.2f}).")
     if good:
         out.append(f"Above both floors' 95% intervals: {', '.join(good)}.")
@@ -183,7 +197,7 @@ def verdict_text(g: Located) -> str:
     follows = [method_name(m) for m, v in c["follows"].items() if v["mass_moved"] > v["mass_left"]]
     stays = [method_name(m) for m, v in c["follows"].items() if not v["mass_moved"] > v["mass_left"]]
     if follows:
-        out.append(f"When the cue moves, the maps of {', '.join(follows)} move with it (more mass on its new cells "
+        out.append(f"When the cue moves, the maps of {', '.join(follows)} move with it (more mass on its new {g.where} "
                    "than where it was).")
     if stays:
         out.append(f"The maps of {', '.join(stays)} do not follow it.")

@@ -105,11 +105,13 @@ def _hearing(run: Run, task: ModelSpec, store, rows: pd.DataFrame, scaling: dict
     return Hearing(np.stack(signals), to_input)
 
 
-def floor_maps(model, x) -> dict[str, np.ndarray]:
-    """The maps of the two floors (``random``, ``energy``) of inputs ``x``, shape (n, *spatial)."""
+def floor_maps(model, x, *, waveform: bool = False) -> dict[str, np.ndarray]:
+    """The maps of the two floors (``random``, ``energy``) of inputs ``x``, shape (n, *spatial);
+    a ``waveform``'s energy floor is its amplitude ``|x|``, a level's (dB) its height above the minimum."""
     from ..explain import get_explainer
 
-    return {name: get_explainer(name, model).explain(x, targets=0).maps for name in FLOORS}
+    params = {"energy": {"of": "amplitude" if waveform else "level"}}
+    return {name: get_explainer(name, model, **params.get(name, {})).explain(x, targets=0).maps for name in FLOORS}
 
 
 def _recompute(task: ModelSpec, name: str, options, background, scaling: dict):

@@ -239,7 +239,7 @@ def step_measure(corpus: str, root: str, profile, label: str, fold, model: str, 
 
 
 def step_groundtruth(corpus: str, root: str, profile, fold, methods: list[str], params: dict | None = None,
-                     explained: int = 4) -> dict:
+                     explained: int = 4, model: str = "alexnet") -> dict:
     """Localise the explanations of a planted-cue model against the ground truth and run its
     controls (see :mod:`xaispec.study.groundtruth`): the files the ground-truth page reads."""
     from ..explain import work
@@ -247,12 +247,12 @@ def step_groundtruth(corpus: str, root: str, profile, fold, methods: list[str], 
     from .groundtruth import controls, localise
 
     run = open_run(corpus, root, profile)
-    task = run.task("cue", fold, "alexnet")
-    model = float32_model(load_model(run, task))   # one float32 copy for both (as the explanations used)
+    task = run.task("cue", fold, model)
+    keras_model = float32_model(load_model(run, task))   # one float32 copy for both (as the explanations used)
     before = work()
-    found = localise(run, task, methods=methods, seed=profile.get("seed"), model=model)
+    found = localise(run, task, methods=methods, seed=profile.get("seed"), model=keras_model)
     checks = controls(run, task, corpus_root=corpus_root(corpus, root), methods=methods, params=params,
-                      explained=explained, seed=profile.get("seed"), model=model)
+                      explained=explained, seed=profile.get("seed"), model=keras_model)
     spent = {k: int(v - before[k]) for k, v in work().items()}
     return {"samples": len(found.sample_ids), "accuracy": checks["accuracy"],
             "accuracy_removed": checks["accuracy_removed"], "kept_moved": checks["kept_moved"], "work": spent}
