@@ -114,20 +114,27 @@ book:
   folds: [0]
   audionet: false
   cues: []
+  explainers: [gradcam]
+  examples_max: 2
+  wrong: 1
+  correct: 1
 """
 TRAIN, EVALUATE = "train:fsdd:digit:0:alexnet", "evaluate:fsdd:digit:0:alexnet"
+PAGE, EXPLAIN = "chapter:explanations/digit_0_gradcam", "explain:fsdd:digit:0:alexnet:gradcam"
 
 
-def slice_graph(root: Path, corpus: Path, profile: Path) -> Graph:
-    """The book's own tasks for one AlexNet: corpus, prepare, splits, train, evaluate."""
+def slice_graph(root: Path, corpus: Path, profile: Path, *, page: bool = False) -> Graph:
+    """The book's own tasks for one AlexNet: corpus, prepare, splits, train, evaluate; with ``page``
+    its Grad-CAM explanation and that page too."""
     from xaispec.book.corpora import resolve_corpora
     from xaispec.book.plan import BookPlan
     from xaispec.config import Paths, load_profile
 
     plan = BookPlan(load_profile(str(profile)), Paths(root), resolve_corpora([str(corpus)]))
-    graph = plan.graph(pages=[], build=False)
+    pages = [("explanations", {"label": "digit", "fold": 0, "explainer": "gradcam"})] if page else []
+    graph = plan.graph(pages=pages, build=False)
     assert plan.model_tasks(graph, "digits", "digit", 0, "alexnet") == EVALUATE
-    return graph.subgraph([EVALUATE])
+    return graph.subgraph([PAGE if page else EVALUATE])
 
 
 def results_of(root: Path) -> dict:
@@ -156,9 +163,11 @@ def test_a_book_slice_on_a_cluster_survives_a_lost_training_worker_and_a_new_sch
     its whole process group, as a machine is lost) after its first epoch's checkpoint. The graph
     completes, the training resumes on the other worker from that checkpoint, the results equal a
     local run's bit for bit, nothing is half-written, the events logs say what happened; then a new
-    scheduler and worker find everything finished."""
+    scheduler and worker find everything finished and execute the model's explanation page."""
+    import re
     import threading
 
+    import nbformat
     from distributed import Client
 
     from xaispec.workflow import UP_TO_DATE, LocalExecutor
@@ -210,6 +219,19 @@ def test_a_book_slice_on_a_cluster_survives_a_lost_training_worker_and_a_new_sch
     resumed = [e for e in run_events if e["event"] == "train_resumed"]
     assert len(resumed) == 1 and resumed[0]["from_epoch"] >= 1   # from the checkpoint, not from the start
 
-    with cluster(tmp_path / "second", "train=1") as (address, _, _):   # a new scheduler: nothing runs again
-        again = DaskExecutor(address, progress=False).run(slice_graph(remote, corpus, profile))
-    assert {r.state for r in again.results.values()} == {UP_TO_DATE}
+    # a new scheduler: nothing finished runs again; the explanation and its page, added to the graph,
+    # run on its worker (the page's notebook kernel started by the worker process)
+    with cluster(tmp_path / "second", "train=1") as (address, (worker,), _):
+        again = DaskExecutor(address, progress=False).run(slice_graph(remote, corpus, profile, page=True))
+    assert again.ok, again.summary()
+    assert {tid: r.state for tid, r in again.results.items() if tid not in (EXPLAIN, PAGE)} == \
+        {tid: UP_TO_DATE for tid in result.results}
+    assert again.results[EXPLAIN].state == again.results[PAGE].state == DONE
+    assert again.results[PAGE].info["worker"] == worker
+    page = nbformat.read(remote / "book/explanations/digit_0_gradcam.ipynb", as_version=4)
+    outputs = [o for c in page.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert outputs and not [o for o in outputs if o.get("output_type") == "error"]
+    markdown = "".join("".join(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+    figures = re.findall(r"\{figure\} (\S+)", markdown)
+    assert figures and all((remote / "book/explanations" / f).is_file() for f in figures)   # the maps drawn in that run
+    assert not [p for p in (remote / "book").rglob("*") if ".work" in p.parts and p.is_file()]
