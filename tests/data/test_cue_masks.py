@@ -82,18 +82,18 @@ def test_waveform_mask_and_complement_score_one_and_zero_in_time(stores):
     """A waveform's maps are scored in the spectrogram's columns: relevance on the cue's samples
     alone scores 1, on the other samples 0; the columns are the spectrogram mask's."""
     from xaispec.models.runs import ModelSpec
-    from xaispec.study.groundtruth import scored
+    from xaispec.study.groundtruth import scored_maps, scored_masks
 
     _, store, waves = stores["tone"]
     masks = waves.load(name="mask").astype(bool)
     task = ModelSpec("cue", 0, "audionet")
-    maps, columns = scored(task, masks.astype(float), masks)
+    maps, columns = scored_maps(task, masks.astype(float)), scored_masks(task, masks)
     assert columns.shape == (len(masks), 227)
     assert np.array_equal(columns, store.load(name="mask").astype(bool).any(axis=1))
     perfect = localisation(maps, columns)
     for name in ("relevance_mass", "relevance_rank", "pointing_game", "localisation_auc"):
         assert np.allclose(perfect[name].values, 1.0), name
-    wrong = localisation(scored(task, (~masks).astype(float), masks)[0], columns)
+    wrong = localisation(scored_maps(task, (~masks).astype(float)), columns)
     assert np.allclose(wrong["relevance_mass"].values, 0.0)
 
 

@@ -87,11 +87,15 @@ def waveform_column_mask(masks) -> np.ndarray:
     -------
     np.ndarray, shape (n, 227), bool
     """
-    g = np.asarray(masks).reshape(len(masks), -1).astype(bool)
-    if g.shape[1] != ALEXNET_LEN:
+    g = np.asarray(masks).astype(bool)
+    g = g.reshape(len(g), ALEXNET_LEN) if g.size == len(g) * ALEXNET_LEN else g
+    if g.ndim != 2 or g.shape[1] != ALEXNET_LEN:
         raise ParameterError(f"masks of shape {np.shape(masks)} are not (n, {ALEXNET_LEN})")
     column = sample_columns()
-    return np.stack([np.bincount(column, weights=gi, minlength=ALEXNET_SHAPE[1]) > 0 for gi in g])
+    out = np.zeros((len(g), ALEXNET_SHAPE[1]), dtype=bool)
+    for i, gi in enumerate(g):
+        out[i] = np.bincount(column, weights=gi, minlength=ALEXNET_SHAPE[1]) > 0
+    return out
 
 
 def waveform_frequency_profile(x, relevance, *, smooth_ms: float = 20.0) -> np.ndarray:

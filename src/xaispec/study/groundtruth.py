@@ -5,7 +5,7 @@ each spectrogram (the AlexNet store's ``mask``) and whose samples are stored bes
 waveform (the AudioNet store's: the samples of the spectrogram columns the cue's cells lie
 in). A spectrogram model's maps are scored cell by cell; a waveform model's, which have no
 frequency axis, in time: its relevance and its mask pooled into the spectrogram's 227
-columns (:func:`scored`). Two functions use it for one trained model:
+columns (:func:`scored_maps`, :func:`scored_masks`). Two functions use it for one trained model:
 
 - :func:`localise`: the localisation metrics (relevance mass and rank accuracy, pointing
   game, AUC; :mod:`xaispec.evaluation.localisation`) of every method's maps and of the
@@ -48,19 +48,26 @@ def groundtruth_paths(run: Run, task: ModelSpec) -> dict[str, Path]:
             "controls_samples": stem.with_name(stem.name + "_controls.csv")}
 
 
-def scored(task: ModelSpec, maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maps and masks in the geometry the ground truth is scored in.
-
-    A spectrogram model's as they are (n, 227, 227). A waveform model's (n, 8000) in the
-    spectrogram's time columns (n, 227): each column's positive relevance
-    (:func:`~xaispec.evaluation.profiles.waveform_time_profile`) and whether it holds a
-    sample of the cue (:func:`~xaispec.evaluation.profiles.waveform_column_mask`).
-    """
+def scored_maps(task: ModelSpec, maps: np.ndarray) -> np.ndarray:
+    """Maps in the geometry the ground truth is scored in: a spectrogram model's as they are
+    (n, 227, 227); a waveform model's (n, 8000) as each spectrogram time column's positive
+    relevance (n, 227; :func:`~xaispec.evaluation.profiles.waveform_time_profile`)."""
     if task.model == "audionet":
-        from ..evaluation.profiles import waveform_column_mask, waveform_time_profile
+        from ..evaluation.profiles import waveform_time_profile
 
-        return waveform_time_profile(maps), waveform_column_mask(masks)
-    return maps, masks
+        return waveform_time_profile(maps)
+    return maps
+
+
+def scored_masks(task: ModelSpec, masks: np.ndarray) -> np.ndarray:
+    """Ground-truth masks in the geometry of :func:`scored_maps`: a waveform model's (n, 8000)
+    as the time columns that hold a sample of the cue (n, 227;
+    :func:`~xaispec.evaluation.profiles.waveform_column_mask`)."""
+    if task.model == "audionet":
+        from ..evaluation.profiles import waveform_column_mask
+
+        return waveform_column_mask(masks)
+    return masks
 
 
 def _inputs(run: Run, task: ModelSpec, table: pd.DataFrame):
@@ -143,8 +150,8 @@ def localise(run: Run, task: ModelSpec, *, methods, seed: int = 0, model=None) -
         where = {str(sid): i for i, sid in enumerate(e.extra["sample_ids"])}
         maps[m] = e.maps[[where[s] for s in ids]]
     maps.update(floor_maps(model, x, waveform=task.model == "audionet"))
-    maps = {m: scored(task, a, masks)[0] for m, a in maps.items()}
-    masks = scored(task, masks, masks)[1]
+    maps = {m: scored_maps(task, a) for m, a in maps.items()}
+    masks = scored_masks(task, masks)
     scores = {m: localisation(maps[m], masks) for m in maps}
     rows = long_table(scores, ids)
     summary = summarise(rows, {metric: True for metric in METRICS}, seed=seed)
@@ -276,6 +283,7 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
     truth = cue_time_mask if task.model == "audionet" else cue_mask
     new_masks = np.stack([truth(moved_cues[i], sr=sr, offset=int(offsets[i]), mode=mode) for i in pick]).astype(bool) \
         if len(pick) else old_masks
+    new_columns, left_columns = scored_masks(task, new_masks), scored_masks(task, old_masks & ~new_masks)
     per_sample = []
     for method in methods if len(pick) else ():
         if method in FLOORS:
@@ -286,8 +294,9 @@ def controls(run: Run, task: ModelSpec, *, corpus_root, methods=(), params: dict
 
             p["background"] = background_rows(run, task, store, scaling, seed)
         maps = get_explainer(method, model, **p).explain(x_moved[pick], targets=before[pick]).maps
-        on_new = localisation(*scored(task, maps, new_masks))["relevance_mass"].values
-        on_old = localisation(*scored(task, maps, old_masks & ~new_masks))["relevance_mass"].values
+        maps = scored_maps(task, maps)
+        on_new = localisation(maps, new_columns)["relevance_mass"].values
+        on_old = localisation(maps, left_columns)["relevance_mass"].values
         out["follows"][method] = {"mass_moved": float(np.nanmean(on_new)), "mass_left": float(np.nanmean(on_old)),
                                   "n": int(len(pick))}
         per_sample += [{"method": method, "sample_id": table["sample_id"][i], "mass_moved": float(a),

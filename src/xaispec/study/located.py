@@ -12,7 +12,7 @@ from ..evaluation.summary import FLOORS, method_table
 from ..figures import evaluation as figs
 from ..figures.paths import method_name
 from ..models.runs import ModelSpec, Run
-from .groundtruth import METRICS, read_groundtruth, scored
+from .groundtruth import METRICS, read_groundtruth, scored_maps, scored_masks
 
 #: the metrics' names in the tables
 METRIC_NAMES = {"relevance_mass": "relevance mass", "relevance_rank": "relevance rank",
@@ -133,11 +133,12 @@ def truth_figure(g: Located, *, samples: int = 4):
         maps[m] = e.maps[[where[s] for s in ids]]
     titles = [f"class {a}, pred. {p}" for a, p in zip(table["actual"], table["predicted"])]
     if g.task.model == "audionet":   # in time: each method's positive relevance per spectrogram column
+        from ..audio.features import ALEXNET_SR
         from ..evaluation.profiles import column_centres
 
-        columns = scored(g.task, masks, masks)[1]
-        profiles = {m: scored(g.task, a, masks)[0] for m, a in maps.items()}
-        return figs.time_maps_with_truth(inputs, profiles, columns, titles, seconds=column_centres() / 8000.0,
+        profiles = {m: scored_maps(g.task, a) for m, a in maps.items()}
+        return figs.time_maps_with_truth(inputs, profiles, scored_masks(g.task, masks), titles,
+                                         seconds=column_centres() / ALEXNET_SR,
                                          title=f"{g.task.name}: relevance in time (positive part) and the cue's "
                                                "columns (shaded)")
     return figs.maps_with_truth(inputs, maps, masks, titles,
