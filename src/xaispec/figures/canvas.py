@@ -5,14 +5,20 @@ import os
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .._io import atomic_path
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 100) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically."""
+    """Write ``fig`` as PNG to ``path`` atomically.
+
+    A figure in constrained layout is saved as laid out; any other is cropped to what it draws
+    (``bbox_inches="tight"``, which costs a second drawing).
+    """
+    tight = not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return Path(path)
 
 
