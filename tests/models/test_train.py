@@ -271,6 +271,42 @@ def test_summary_mean_std_and_confusion(tmp_path):
         summarize(run, "gender", "alexnet", [0, 2])
 
 
+@pytest.mark.parametrize("name,n_classes,options", [("alexnet", 2, {"study_sigmoid": True}), ("cnn1d", 8, {}),
+                                                    ("audionet", 2, {"paper_init": True}),   # one shared initializer
+                                                    ("cnn2d", 8, {})])
+def test_initial_weights_depend_on_the_seed_alone(name, n_classes, options):
+    """Keras seeds each initializer from Python's process-wide ``random``, which other threads and
+    imports of a process draw from too (a Dask worker's): one draw between the seeding and the
+    build moves Keras's weights. A model built with its seed starts from Keras's own weights, and
+    from the same ones while another thread draws from ``random`` all through the build."""
+    import random
+    import threading
+
+    import keras
+
+    from xaispec.models.architectures import build
+
+    def same(a, b):
+        return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+    keras.utils.set_random_seed(0)
+    quiet = build(name, n_classes, **options).get_weights()   # nothing else draws: Keras's own
+    keras.utils.set_random_seed(0)
+    random.random()
+    assert not same(build(name, n_classes, **options).get_weights(), quiet)   # one foreign draw moves them
+    stop = threading.Event()
+    other = threading.Thread(target=lambda: [random.random() for _ in iter(stop.is_set, True)])
+    other.start()
+    try:
+        keras.utils.set_random_seed(0)
+        busy = build(name, n_classes, seed=0, **options).get_weights()
+    finally:
+        stop.set()
+        other.join()
+    assert same(busy, quiet)
+    assert not same(build(name, n_classes, seed=1, **options).get_weights(), quiet)
+
+
 @pytest.mark.parametrize("label,model,epochs,stop", [("digit", "alexnet", 2, 1), ("emotion", "cnn1d", 5, 2)])
 def test_resume_gives_the_same_weights(project, label, model, epochs, stop):
     from xaispec.models.train import train

@@ -136,9 +136,44 @@ def cnn2d(n_classes: int = 8, *, input_shape=(40, 108, 1)):
 _BUILDERS = {"alexnet": alexnet, "audionet": audionet, "cnn1d": cnn1d, "cnn2d": cnn2d}
 
 
-def build(name: str, n_classes: int, *, input_shape=None, **options):
-    """Build model ``name`` (``alexnet``, ``audionet``, ``cnn1d``, ``cnn2d``) for ``n_classes``."""
+def build(name: str, n_classes: int, *, input_shape=None, seed: int | None = None, **options):
+    """Build model ``name`` (``alexnet``, ``audionet``, ``cnn1d``, ``cnn2d``) for ``n_classes``.
+
+    With ``seed``, the initial weights depend on ``seed`` alone (see :func:`draw_weights`);
+    without, on the state of Python's ``random`` module, as Keras draws them.
+    """
     if name not in _BUILDERS:
         raise ParameterError(f"model={name!r} is not one of {sorted(_BUILDERS)}")
     shape = tuple(input_shape) if input_shape is not None else MODELS[name][1]
-    return _BUILDERS[name](n_classes, input_shape=shape, **options)
+    model = _BUILDERS[name](n_classes, input_shape=shape, **options)
+    if seed is not None:
+        draw_weights(model, seed)
+    return model
+
+
+def draw_weights(model, seed: int) -> None:
+    """Draw every random initial weight of ``model`` again, from ``seed`` alone.
+
+    Keras seeds each initializer with ``random.randint`` of Python's process-wide ``random``
+    module, which every thread and every import of the process may draw from too (a Dask
+    worker's own threads, a module first imported in that worker): the same seed could then
+    start from other weights. Here the seeds come from a private ``random.Random(seed)``, in
+    Keras's order (layer by layer: kernel, bias, then the layer's seed generators, an
+    initializer shared by layers once), so a process where nothing else draws between
+    ``keras.utils.set_random_seed(seed)`` and the build keeps Keras's own weights.
+    """
+    import random
+
+    rng = random.Random(seed)
+    drawn = {}
+    for layer in model.layers:
+        for attr in ("kernel", "bias"):
+            init, weight = getattr(layer, f"{attr}_initializer", None), getattr(layer, attr, None)
+            if weight is None or "seed" not in getattr(init, "get_config", dict)():   # zeros, ones: nothing drawn
+                continue
+            if id(init) not in drawn:
+                drawn[id(init)] = rng.randint(1, int(1e9))
+            again = type(init).from_config({**init.get_config(), "seed": drawn[id(init)]})
+            weight.assign(again(tuple(weight.shape), dtype=weight.dtype))
+        for _ in getattr(layer, "_seed_generators", ()):   # each drew one seed (dropout is reseeded per epoch)
+            rng.randint(1, int(1e9))

@@ -266,8 +266,8 @@ def train(run: Run, task: ModelSpec, profile, *, from_model: str | os.PathLike |
         else:
             shutil.rmtree(ckpt, ignore_errors=True)
             options = {"study_sigmoid": True} if task.model == "alexnet" and cfg["study_sigmoid"] else {}
-            model = compile_model(build(task.model, n_classes, input_shape=input_shape, **options), task, cfg,
-                             cfg["learning_rate"])
+            model = compile_model(build(task.model, n_classes, input_shape=input_shape, seed=cfg["seed"], **options),
+                                  task, cfg, cfg["learning_rate"])
             state = {"config_hash": chash, "epoch": -1, "history": [], "lr": cfg["learning_rate"],
                      "plateau": {"best": None, "wait": 0}, "early": {"best": None, "wait": 0, "epoch": -1},
                      "stopped": False}
