@@ -33,12 +33,13 @@ book:
 """
 
 
-def page_text(path: Path) -> str:
-    """Every source and text output of an executed page."""
+def page_text(path: Path, *, sources: bool = True) -> str:
+    """Every source (unless ``sources`` is False) and text output of an executed page."""
     nb = nbformat.read(path, as_version=4)
     parts = []
     for cell in nb.cells:
-        parts.append(cell.source)
+        if sources or cell.cell_type != "code":
+            parts.append(cell.source)
         for out in cell.get("outputs", []):
             parts.append(out.get("text", ""))
             parts.extend(str(v) for k, v in out.get("data", {}).items() if k.startswith("text/"))
@@ -64,6 +65,9 @@ def test_a_manifests_own_label_gets_training_explanation_and_information_pages(t
     information = page_text(tmp_path / "book/information/accent_0.ipynb")
     assert "# Training and evaluation: accent" in training
     assert "Training and validation loss per epoch, accent fold 0" in training   # its learning curves
+    shown = page_text(tmp_path / "book/training/accent.ipynb", sources=False)   # what a reader sees
+    assert "AudioNet is not trained in this book" in shown   # book.audionet is off: no AudioNet section
+    assert "AlexNet beside AudioNet" not in shown and "Beside it" not in shown
     for text in (explained, information):
         assert "scottish" in text and "welsh" in text   # the corpus's own classes, by name
     assert "# Explanations: accent, fold 0, Grad-CAM" in explained and "actual scottish" in explained

@@ -155,9 +155,9 @@ def draw_weights(model, seed: int) -> None:
     """Draw every random initial weight of ``model`` again, from ``seed`` alone.
 
     Keras seeds each initializer with ``random.randint`` of Python's process-wide ``random``
-    module, which every thread and every import of the process may draw from too (a Dask
-    worker's own threads, a module first imported in that worker): the same seed could then
-    start from other weights. Here the seeds come from a private ``random.Random(seed)``, in
+    module, which other threads of the process draw from too (in a Dask worker, the event
+    loop's ``dask.sizeof`` samples with ``random.sample``): the same seed could then start
+    from other weights. Here the seeds come from a private ``random.Random(seed)``, in
     Keras's order (layer by layer: kernel, bias, then the layer's seed generators, an
     initializer shared by layers once), so a process where nothing else draws between
     ``keras.utils.set_random_seed(seed)`` and the build keeps Keras's own weights.
