@@ -168,3 +168,21 @@ def test_missing_or_silent_cue_skips_the_clip_naming_the_file(tmp_path):
     assert result.n_samples == 2
     assert "is missing" in reasons["clips/01/0_01_0.wav"] and "cues/01/0_01_0.wav" in reasons["clips/01/0_01_0.wav"]
     assert "silent" in reasons["clips/01/1_01_0.wav"]
+
+
+def test_waveform_column_mask_pools_samples_into_columns_and_takes_an_empty_batch():
+    """A column is in the mask when any of its samples is; no clip gives no rows; a mask of
+    another length is refused by its shape."""
+    from xaispec.audio.features import sample_columns
+    from xaispec.errors import ParameterError
+    from xaispec.evaluation.profiles import waveform_column_mask
+
+    masks = np.zeros((2, 8000), dtype=bool)
+    masks[0, 4000] = True
+    columns = waveform_column_mask(masks)
+    assert columns.shape == (2, 227) and not columns[1].any()
+    assert np.flatnonzero(columns[0]).tolist() == [sample_columns()[4000]]
+    assert np.array_equal(waveform_column_mask(masks[..., None]), columns)
+    assert waveform_column_mask(np.zeros((0, 8000), dtype=bool)).shape == (0, 227)
+    with pytest.raises(ParameterError, match=r"masks of shape \(2, 4000, 2\) are not \(n, 8000\)"):
+        waveform_column_mask(np.zeros((2, 4000, 2), dtype=bool))

@@ -87,10 +87,9 @@ def waveform_column_mask(masks) -> np.ndarray:
     -------
     np.ndarray, shape (n, 227), bool
     """
-    g = np.asarray(masks).astype(bool)
-    g = g.reshape(len(g), ALEXNET_LEN) if g.size == len(g) * ALEXNET_LEN else g
-    if g.ndim != 2 or g.shape[1] != ALEXNET_LEN:
+    if np.shape(masks)[1:] not in ((ALEXNET_LEN,), (ALEXNET_LEN, 1)):
         raise ParameterError(f"masks of shape {np.shape(masks)} are not (n, {ALEXNET_LEN})")
+    g = np.asarray(masks, dtype=bool).reshape(len(masks), ALEXNET_LEN)   # n may be 0
     column = sample_columns()
     out = np.zeros((len(g), ALEXNET_SHAPE[1]), dtype=bool)
     for i, gi in enumerate(g):
